@@ -1,0 +1,4 @@
+//! One module per subcommand: its arguments and a `run` that returns the JSON to print.
+
+pub(crate) mod datasets;
+pub(crate) mod describe;

@@ -1,0 +1,58 @@
+//! Project automation for uqforge, run as `cargo xtask …` (alias in `.cargo/config.toml`).
+//!
+//! - `cargo xtask bench [--quick] [--suite NAME] [--seed S] [--out DIR]`: runs the registered
+//!   method-comparison suites and writes `docs/benchmarks/<date>/` (`report.md`, `results.json`
+//!   with host, git revision and date next to every figure, and one SVG per plot).
+//! - `cargo xtask bench --list`: the registered suites.
+//! - `cargo xtask doc [--katex-dir DIR]`: `cargo doc --workspace --no-deps` with the math
+//!   rendered by KaTeX (from a CDN, or from a local KaTeX distribution for offline use).
+//!
+//! xtask holds no method logic: suites live in the method crates ([`registry`] lists them).
+#![allow(clippy::print_stdout, clippy::print_stderr)] // A command-line tool.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod bench;
+mod doc;
+mod meta;
+mod report;
+mod svg;
+
+/// Every registered suite. A method crate adds its `suites()` here.
+pub(crate) fn registry() -> Vec<uqforge_core::bench::Suite> {
+    let mut suites = Vec::new();
+    suites.extend(uqforge_core::bench::suites());
+    suites
+}
+
+const USAGE: &str = "usage:
+  cargo xtask bench [--quick] [--suite NAME]... [--seed S] [--out DIR]
+  cargo xtask bench --list
+  cargo xtask doc [--katex-dir DIR]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("bench") => bench::Options::parse(&args[1..]).and_then(|o| bench::run(&o)),
+        Some("doc") => doc::Options::parse(&args[1..]).and_then(|o| doc::run(&o)),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown or missing task\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map_or(manifest.clone(), PathBuf::from)
+}
