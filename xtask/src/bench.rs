@@ -116,7 +116,7 @@ pub(crate) fn run(o: &Options) -> Result<(), String> {
         let report =
             (suite.run)(&config, &mut bar).map_err(|e| format!("suite `{}`: {e}", suite.name))?;
         let seconds = start.elapsed().as_secs_f64();
-        eprintln!("      done in {seconds:.1} s");
+        eprintln!("      done in {seconds:.2} s");
         runs.push(SuiteRun { seconds, report });
     }
     let results = Results {
@@ -146,12 +146,13 @@ pub(crate) fn write(results: &Results, out: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// A one-line progress bar on standard error.
+/// A one-line progress bar on standard error; on a pipe or file, one line per stage instead.
 struct Bar {
     suite: &'static str,
     label: String,
     total: u64,
     done: u64,
+    terminal: bool,
 }
 
 impl Bar {
@@ -161,9 +162,13 @@ impl Bar {
             label: String::new(),
             total: 0,
             done: 0,
+            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         }
     }
     fn draw(&self) {
+        if !self.terminal {
+            return;
+        }
         const WIDTH: u64 = 30;
         let filled = (self.done.min(self.total) * WIDTH)
             .checked_div(self.total)
@@ -198,8 +203,15 @@ impl Progress for Bar {
         eprintln!("\r      {text}");
     }
     fn finish(&mut self) {
-        self.draw();
-        eprintln!();
+        if self.terminal {
+            self.draw();
+            eprintln!();
+        } else {
+            eprintln!(
+                "      {}: {} {}/{}",
+                self.suite, self.label, self.done, self.total
+            );
+        }
     }
 }
 

@@ -63,7 +63,7 @@ pub(crate) fn collect() -> Meta {
         profile: if cfg!(debug_assertions) {
             "debug"
         } else {
-            "release"
+            "optimised"
         },
     }
 }

@@ -47,7 +47,7 @@ pub(crate) fn markdown(r: &Results) -> String {
     for run in &r.suites {
         let rep = &run.report;
         let _ = writeln!(s, "## {}\n\n{}\n", rep.suite, rep.summary);
-        let _ = writeln!(s, "Wall time: {:.1} s.\n", run.seconds);
+        let _ = writeln!(s, "Wall time: {:.2} s.\n", run.seconds);
         for t in &rep.tables {
             let _ = writeln!(s, "**{}**\n", t.title);
             let _ = writeln!(s, "| {} |", t.columns.join(" | "));
