@@ -5,5 +5,8 @@ pub use uqforge_core as core;
 #[cfg(feature = "datasets")]
 #[doc(inline)]
 pub use uqforge_datasets as datasets;
+#[cfg(feature = "sensitivity")]
+#[doc(inline)]
+pub use uqforge_sensitivity as sensitivity;
 
 pub use uqforge_core::{Error, Estimate, Interval, Model, Result};

@@ -62,6 +62,15 @@ pub enum Error {
         /// Final value of the convergence criterion.
         residual: f64,
     },
+    /// The data cannot identify the quantity asked for: an output of zero variance, a perfectly
+    /// separated logistic regression, a singular design.
+    #[error("{what}: {reason}")]
+    Degenerate {
+        /// What cannot be estimated.
+        what: String,
+        /// Why, and what to change.
+        reason: String,
+    },
     /// Reading or writing a file failed.
     #[error("cannot read or write {path}: {source}")]
     Io {
@@ -91,6 +100,14 @@ impl Error {
     pub fn invalid_parameter(name: impl fmt::Display, reason: impl fmt::Display) -> Self {
         Self::InvalidParameter {
             name: name.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// [`Error::Degenerate`] from anything printable.
+    pub fn degenerate(what: impl fmt::Display, reason: impl fmt::Display) -> Self {
+        Self::Degenerate {
+            what: what.to_string(),
             reason: reason.to_string(),
         }
     }

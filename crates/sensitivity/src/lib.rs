@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+
+pub mod design;
+pub mod estimators;
+pub mod inputs;
+pub mod moments;
+pub mod pick_freeze;
+pub mod test_functions;
+
+pub use design::Design;
+pub use estimators::Estimator;
+pub use inputs::{InputSpace, Marginal};
+pub use pick_freeze::{
+    OutputIndices, PickFreeze, PickFreezeConfig, PickFreezeState, SobolIndices, sobol_indices,
+};
+pub use test_functions::TestFunction;
