@@ -30,3 +30,18 @@ pub(crate) fn read_table(spec: &str) -> Result<Table> {
         ),
     ))
 }
+
+/// The numeric columns `names` of `table`, rejecting missing or non-finite values by column name.
+pub(crate) fn finite_columns(table: &Table, names: &[&str]) -> Result<()> {
+    for name in names {
+        let values = table.numeric(name)?;
+        if let Some(row) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: format!("column `{name}` (a missing value?), data row {}", row + 1),
+                index: row,
+                value: values[row],
+            });
+        }
+    }
+    Ok(())
+}

@@ -32,6 +32,8 @@ enum Command {
     Datasets(commands::datasets::Args),
     /// Per-column summary of a CSV file or a shipped data set.
     Describe(commands::describe::Args),
+    /// Sobol' sensitivity indices of a test function, or of given data (rank estimator).
+    Sobol(commands::sobol::Args),
 }
 
 /// Exit status of every failure.
@@ -70,6 +72,7 @@ fn run() -> Result<ExitCode, String> {
     let value = match cli.command {
         Command::Datasets(args) => commands::datasets::run(&args),
         Command::Describe(args) => commands::describe::run(&args),
+        Command::Sobol(args) => commands::sobol::run(&args),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

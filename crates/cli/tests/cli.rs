@@ -168,3 +168,306 @@ fn every_failure_is_one_line_and_status_2() {
     assert!(err.contains("standard input"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn sobol_on_test_functions_follows_the_json_contract() {
+    let v = json(&uqforge(&[
+        "sobol",
+        "--function",
+        "ishigami",
+        "--n",
+        "4096",
+        "--estimator",
+        "saltelli",
+        "--seed",
+        "3",
+    ]));
+    assert_eq!(v["estimator"], "saltelli");
+    assert_eq!(v["evaluations"], 4096 * 5 * 10); // N (d + 2) R with the default R = 10 for qmc
+    assert_eq!(v["names"], serde_json::json!(["x1", "x2", "x3"]));
+    assert_eq!(v["seed"], 3);
+    // Published Ishigami indices (Saltelli et al. 2008): S = (0.3139, 0.4424, 0), ST1 = 0.5576.
+    let s = v["first_order"].as_array().unwrap();
+    let st = v["total"].as_array().unwrap();
+    for (got, want) in s.iter().zip([0.3139, 0.4424, 0.0]) {
+        assert!(
+            (got.as_f64().unwrap() - want).abs() < 5e-3,
+            "{got} vs {want}"
+        );
+    }
+    assert!((st[0].as_f64().unwrap() - 0.5576).abs() < 5e-3);
+    let ci = v["first_order_ci"][1].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() < ci[1].as_f64().unwrap());
+    assert_eq!(v["total_ci"].as_array().unwrap().len(), 3);
+
+    // Monte Carlo with one replicate still has (delta-method) intervals.
+    let v = json(&uqforge(&[
+        "sobol",
+        "--function",
+        "gfunction",
+        "--a",
+        "0,1,9",
+        "--n",
+        "2000",
+        "--estimator",
+        "martinez",
+        "--design",
+        "mc",
+    ]));
+    assert_eq!(v["evaluations"], 2000 * 5);
+    assert!(v["first_order_ci"].is_array());
+    // One qmc replicate: no interval, so the keys are absent.
+    let v = json(&uqforge(&[
+        "sobol",
+        "--function",
+        "bratley",
+        "--dim",
+        "3",
+        "--n",
+        "1024",
+        "--estimator",
+        "janon",
+        "--replicates",
+        "1",
+    ]));
+    assert!(v.get("first_order_ci").is_none() && v.get("total_ci").is_none());
+    // The rank estimator on a function: N evaluations, first order only.
+    let v = json(&uqforge(&[
+        "sobol",
+        "--function",
+        "linear",
+        "--a",
+        "1,2",
+        "--n",
+        "4096",
+        "--estimator",
+        "rank",
+    ]));
+    assert_eq!(v["evaluations"], 4096);
+    assert!(v.get("total").is_none());
+    assert!((v["first_order"][1].as_f64().unwrap() - 0.8).abs() < 0.05); // 4/5
+}
+
+#[test]
+fn sobol_on_given_data_uses_the_rank_estimator() {
+    // y = 3 x1 + x2 on a 40 x 40 grid written to CSV, rows in scrambled order: S1 = 9/10.
+    let dir = std::env::temp_dir().join(format!("uqforge-cli-sobol-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("grid.csv");
+    let mut text = String::from("a,b,y\n");
+    for j in 0..1600usize {
+        let k = (j * 1031) % 1600;
+        let (x1, x2) = ((k / 40) as f64 / 40.0, (k % 40) as f64 / 40.0);
+        text.push_str(&format!("{x1},{x2},{}\n", 3.0 * x1 + x2));
+    }
+    std::fs::write(&file, text).unwrap();
+    let v = json(&uqforge(&[
+        "sobol",
+        "--data",
+        file.to_str().unwrap(),
+        "--inputs",
+        "a,b",
+        "--output",
+        "y",
+        "--estimator",
+        "rank",
+    ]));
+    assert_eq!(v["estimator"], "rank");
+    assert_eq!(v["evaluations"], 1600);
+    let s = v["first_order"].as_array().unwrap();
+    assert!((s[0].as_f64().unwrap() - 0.9).abs() < 0.05, "{s:?}");
+    assert!((s[1].as_f64().unwrap() - 0.1).abs() < 0.05, "{s:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sobol_bad_input_is_one_line() {
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "sobol",
+                "--function",
+                "ishigami",
+                "--n",
+                "1000",
+                "--estimator",
+                "saltelli",
+            ],
+            "power of two",
+        ),
+        (
+            vec![
+                "sobol",
+                "--function",
+                "ishigami",
+                "--n",
+                "4",
+                "--estimator",
+                "saltelli",
+                "--design",
+                "mc",
+            ],
+            "at least 8",
+        ),
+        (
+            vec![
+                "sobol",
+                "--function",
+                "ishigami",
+                "--n",
+                "64",
+                "--estimator",
+                "sobol",
+            ],
+            "unknown estimator `sobol`",
+        ),
+        (
+            vec![
+                "sobol",
+                "--function",
+                "rosenbrock",
+                "--n",
+                "64",
+                "--estimator",
+                "janon",
+            ],
+            "unknown function",
+        ),
+        (
+            vec![
+                "sobol",
+                "--function",
+                "gfunction",
+                "--a",
+                "0,-1",
+                "--n",
+                "64",
+                "--estimator",
+                "janon",
+            ],
+            "must be >= 0",
+        ),
+        (
+            vec![
+                "sobol",
+                "--function",
+                "linear",
+                "--a",
+                "0,0",
+                "--n",
+                "64",
+                "--estimator",
+                "janon",
+            ],
+            "all linear coefficients are zero",
+        ),
+        (
+            vec!["sobol", "--function", "ishigami", "--estimator", "janon"],
+            "--n",
+        ),
+        (
+            vec![
+                "sobol",
+                "--function",
+                "ishigami",
+                "--n",
+                "64",
+                "--estimator",
+                "janon",
+                "--design",
+                "lhs",
+            ],
+            "unknown design",
+        ),
+        (
+            vec![
+                "sobol",
+                "--data",
+                "meuse",
+                "--inputs",
+                "x,gold",
+                "--output",
+                "zinc",
+                "--estimator",
+                "rank",
+            ],
+            "no column `gold`",
+        ),
+        (
+            vec![
+                "sobol",
+                "--data",
+                "meuse",
+                "--inputs",
+                "x,om",
+                "--output",
+                "zinc",
+                "--estimator",
+                "rank",
+            ],
+            "column `om` (a missing value?), data row 42",
+        ),
+        (
+            vec![
+                "sobol",
+                "--data",
+                "meuse",
+                "--inputs",
+                "x",
+                "--output",
+                "landuse",
+                "--estimator",
+                "rank",
+            ],
+            "holds text",
+        ),
+        (
+            vec![
+                "sobol",
+                "--data",
+                "meuse",
+                "--inputs",
+                "x",
+                "--output",
+                "zinc",
+                "--estimator",
+                "janon",
+            ],
+            "only the rank estimator",
+        ),
+        (
+            vec!["sobol", "--data", "meuse", "--estimator", "rank"],
+            "required arguments were not provided",
+        ),
+        (
+            vec!["sobol", "--n", "64", "--estimator", "rank"],
+            "give a test function",
+        ),
+    ];
+    for (args, needle) in cases {
+        let err = failure(&uqforge(&args));
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    // A constant output column: zero variance.
+    let dir = std::env::temp_dir().join(format!("uqforge-cli-const-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("c.csv");
+    std::fs::write(
+        &file,
+        (0..20).map(|j| format!("{j},1\n")).collect::<String>(),
+    )
+    .unwrap();
+    let err = failure(&uqforge(&[
+        "sobol",
+        "--data",
+        file.to_str().unwrap(),
+        "--inputs",
+        "c1",
+        "--output",
+        "c2",
+        "--estimator",
+        "rank",
+    ]));
+    assert!(err.contains("constant"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -100,6 +100,45 @@ fn sobol_seed(seed: u64, replicate: u32) -> u32 {
     rng::stream(seed, (u64::from(replicate) << 32) | 0xFFFF_FFFF).next_u32()
 }
 
+/// `n` input points of a design, rows = points, mapped through the marginals of `space`
+/// (replicate 0 of `seed`): a sample for given-data estimators or for plain uncertainty
+/// propagation.
+///
+/// # Errors
+/// As [`Design::check`] for dimension $d$.
+///
+/// # Examples
+/// ```
+/// use uqforge_sensitivity::{design::sample_inputs, Design, InputSpace};
+/// let x = sample_inputs(&InputSpace::uniform(3, 0.0, 2.0)?, Design::Sobol, 256, 1)?;
+/// assert_eq!(x.shape(), (256, 3));
+/// assert!(x.iter().all(|v| (0.0..2.0).contains(v)));
+/// # Ok::<(), uqforge_core::Error>(())
+/// ```
+pub fn sample_inputs(
+    space: &crate::InputSpace,
+    design: Design,
+    n: usize,
+    seed: u64,
+) -> Result<nalgebra::DMatrix<f64>> {
+    let d = space.dim();
+    design.check(n, d)?;
+    let mut unit = vec![0.0; n * d];
+    for (b, chunk) in unit.chunks_mut(BLOCK * d).enumerate() {
+        let rows = chunk.len() / d;
+        design.fill_block(seed, 0, b, rows, d, chunk);
+    }
+    let mut x = nalgebra::DMatrix::zeros(n, d);
+    let mut row = vec![0.0; d];
+    for (j, u) in unit.chunks_exact(d).enumerate() {
+        space.map_unit(u, &mut row);
+        for (k, v) in row.iter().enumerate() {
+            x[(j, k)] = *v;
+        }
+    }
+    Ok(x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ pub mod estimators;
 pub mod inputs;
 pub mod moments;
 pub mod pick_freeze;
+pub mod rank;
 pub mod test_functions;
 
 pub use design::Design;

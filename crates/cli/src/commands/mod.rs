@@ -2,3 +2,4 @@
 
 pub(crate) mod datasets;
 pub(crate) mod describe;
+pub(crate) mod sobol;
