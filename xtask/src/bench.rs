@@ -239,7 +239,10 @@ mod tests {
     fn unknown_suite_is_an_error_naming_the_registered_ones() {
         let o = Options::parse(&args("--suite nope")).unwrap();
         let e = run(&o).unwrap_err();
-        assert!(e.contains("no suite `nope`; registered: rng"), "{e}");
+        assert!(
+            e.contains("no suite `nope`; registered: rng, sensitivity"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod svg;
 pub(crate) fn registry() -> Vec<uqforge_core::bench::Suite> {
     let mut suites = Vec::new();
     suites.extend(uqforge_core::bench::suites());
+    suites.extend(uqforge_sensitivity::bench::suites());
     suites
 }
 

@@ -231,6 +231,28 @@ fn sobol_on_test_functions_follows_the_json_contract() {
         "1",
     ]));
     assert!(v.get("first_order_ci").is_none() && v.get("total_ci").is_none());
+    // Second order: N (2d + 2) R evaluations and a list of {i, j, value, ci}.
+    let v = json(&uqforge(&[
+        "sobol",
+        "--function",
+        "ishigami",
+        "--n",
+        "2048",
+        "--estimator",
+        "saltelli",
+        "--second-order",
+        "--replicates",
+        "4",
+    ]));
+    assert_eq!(v["evaluations"], 2048 * 8 * 4);
+    let s2 = v["second_order"].as_array().unwrap();
+    assert_eq!(s2.len(), 3);
+    assert_eq!(
+        (s2[1]["i"].as_u64(), s2[1]["j"].as_u64()),
+        (Some(1), Some(3))
+    );
+    assert!((s2[1]["value"].as_f64().unwrap() - 0.2437).abs() < 0.02); // S13 = ST3 of Ishigami
+    assert!(s2[1]["ci"].is_array());
     // The rank estimator on a function: N evaluations, first order only.
     let v = json(&uqforge(&[
         "sobol",

@@ -1,11 +1,14 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bench;
+pub mod bootstrap;
 pub mod design;
 pub mod estimators;
 pub mod inputs;
 pub mod moments;
 pub mod pick_freeze;
 pub mod rank;
+pub mod second_order;
 pub mod test_functions;
 
 pub use design::Design;
@@ -14,4 +17,5 @@ pub use inputs::{InputSpace, Marginal};
 pub use pick_freeze::{
     OutputIndices, PickFreeze, PickFreezeConfig, PickFreezeState, SobolIndices, sobol_indices,
 };
+pub use second_order::SecondOrderIndex;
 pub use test_functions::TestFunction;

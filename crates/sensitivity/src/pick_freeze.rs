@@ -26,6 +26,7 @@ use uqforge_core::{Error, Estimate, Interval, Model, Result, validate};
 
 use crate::design::{BLOCK, Design};
 use crate::moments::{Dual, FEATURES, FeatureMoments};
+use crate::second_order::{self, PairMeans, SecondOrderIndex};
 use crate::{Estimator, InputSpace};
 
 /// Settings of a pick-freeze analysis.
@@ -43,6 +44,9 @@ pub struct PickFreezeConfig {
     pub seed: u64,
     /// Confidence level of the intervals.
     pub level: f64,
+    /// Also estimate second-order indices (costs $dN$ more evaluations per replicate).
+    #[serde(default)]
+    pub second_order: bool,
 }
 
 impl Default for PickFreezeConfig {
@@ -54,6 +58,7 @@ impl Default for PickFreezeConfig {
             replicates: 10,
             seed: 0,
             level: 0.95,
+            second_order: false,
         }
     }
 }
@@ -68,14 +73,23 @@ pub struct PickFreezeState {
     outputs: usize,
     /// Row-major `outputs x inputs`.
     moments: Vec<FeatureMoments>,
+    /// One per output, when second-order indices are asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    second: Vec<PairMeans>,
 }
 
 impl PickFreezeState {
-    fn new(inputs: usize, outputs: usize) -> Self {
+    fn new(inputs: usize, outputs: usize, second_order: bool) -> Self {
+        let second = if second_order {
+            vec![PairMeans::new(inputs * inputs.saturating_sub(1) / 2); outputs]
+        } else {
+            Vec::new()
+        };
         Self {
             inputs,
             outputs,
             moments: vec![FeatureMoments::default(); inputs * outputs],
+            second,
         }
     }
 
@@ -92,7 +106,15 @@ impl PickFreezeState {
     pub fn merge(&mut self, other: &Self) -> Result<()> {
         validate::len("merged state inputs", self.inputs, other.inputs)?;
         validate::len("merged state outputs", self.outputs, other.outputs)?;
+        validate::len(
+            "merged second-order statistics",
+            self.second.len(),
+            other.second.len(),
+        )?;
         for (m, o) in self.moments.iter_mut().zip(&other.moments) {
+            m.merge(o);
+        }
+        for (m, o) in self.second.iter_mut().zip(&other.second) {
             m.merge(o);
         }
         Ok(())
@@ -101,6 +123,15 @@ impl PickFreezeState {
     fn get(&self, output: usize, input: usize) -> &FeatureMoments {
         &self.moments[output * self.inputs + input]
     }
+}
+
+/// Model outputs on one block of rows (see [`PickFreeze::block_outputs`]).
+pub(crate) struct BlockOutputs {
+    pub(crate) ya: Vec<f64>,
+    pub(crate) yb: Vec<f64>,
+    pub(crate) yc: Vec<Vec<f64>>,
+    /// $f(B_A^{(i)})$, when second-order indices are asked for.
+    pub(crate) yd: Vec<Vec<f64>>,
 }
 
 /// Indices of one output.
@@ -112,6 +143,9 @@ pub struct OutputIndices {
     pub first_order: Vec<Estimate>,
     /// Total indices $S_{T_i}$, one per input.
     pub total: Vec<Estimate>,
+    /// Second-order indices $S_{jk}$, $j < k$, when asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub second_order: Vec<SecondOrderIndex>,
 }
 
 /// The result of a pick-freeze analysis.
@@ -119,7 +153,7 @@ pub struct OutputIndices {
 pub struct SobolIndices {
     /// The settings used, seed included.
     pub config: PickFreezeConfig,
-    /// Model evaluations spent: $N(d+2)R$.
+    /// Model evaluations spent: $N(d+2)R$, or $N(2d+2)R$ with second-order indices.
     pub evaluations: usize,
     /// Input names.
     pub names: Vec<String>,
@@ -172,7 +206,7 @@ impl PickFreeze {
             .into_par_iter()
             .map(|b| self.block(model, replicate, b))
             .collect::<Result<Vec<_>>>()?;
-        let mut total = PickFreezeState::new(d, model.output_dim());
+        let mut total = PickFreezeState::new(d, model.output_dim(), self.config.second_order);
         for s in &states {
             total.merge(s)?;
         }
@@ -181,11 +215,48 @@ impl PickFreeze {
 
     fn block<M: Model>(&self, model: &M, replicate: u32, block: usize) -> Result<PickFreezeState> {
         let (d, k) = (self.space.dim(), model.output_dim());
+        let mut state = PickFreezeState::new(d, k, self.config.second_order);
+        let Some(out) = self.block_outputs(model, replicate, block)? else {
+            return Ok(state);
+        };
+        let rows = out.ya.len() / k;
+        if self.config.second_order {
+            let pairs = second_order::pairs(d);
+            let mut values = vec![0.0; pairs.len()];
+            for o in 0..k {
+                for r in 0..rows {
+                    let ab = out.ya[r * k + o] * out.yb[r * k + o];
+                    for (v, &(j, l)) in values.iter_mut().zip(&pairs) {
+                        *v = out.yd[j][r * k + o] * out.yc[l][r * k + o] - ab;
+                    }
+                    state.second[o].push(&values);
+                }
+            }
+        }
+        for (i, yc) in out.yc.iter().enumerate() {
+            for o in 0..k {
+                let m = &mut state.moments[o * d + i];
+                for r in 0..rows {
+                    m.push(out.ya[r * k + o], out.yb[r * k + o], yc[r * k + o]);
+                }
+            }
+        }
+        Ok(state)
+    }
+
+    /// The model outputs on one block of the design: $f(A)$, $f(B)$ and $f(A_B^{(i)})$ for each
+    /// $i$, row-major `rows x k`; `None` past the last row.
+    pub(crate) fn block_outputs<M: Model>(
+        &self,
+        model: &M,
+        replicate: u32,
+        block: usize,
+    ) -> Result<Option<BlockOutputs>> {
+        let (d, k) = (self.space.dim(), model.output_dim());
         let first = block * BLOCK;
         let rows = BLOCK.min(self.config.n.saturating_sub(first));
-        let mut state = PickFreezeState::new(d, k);
         if rows == 0 {
-            return Ok(state);
+            return Ok(None);
         }
         let mut unit = vec![0.0; rows * 2 * d];
         self.config
@@ -215,22 +286,40 @@ impl PickFreeze {
         let ya = eval(&xa, "A")?;
         let yb = eval(&xb, "B")?;
         let mut xc = xa.clone();
+        let mut yc = Vec::with_capacity(d);
         for i in 0..d {
             for r in 0..rows {
                 xc[r * d + i] = xb[r * d + i];
             }
-            let yc = eval(&xc, &format!("A_B^({})", i + 1))?;
+            yc.push(eval(&xc, &format!("A_B^({})", i + 1))?);
             for r in 0..rows {
                 xc[r * d + i] = xa[r * d + i];
             }
-            for o in 0..k {
-                let m = &mut state.moments[o * d + i];
+        }
+        let mut yd = Vec::new();
+        if self.config.second_order {
+            let mut xd = xb.clone();
+            for i in 0..d {
                 for r in 0..rows {
-                    m.push(ya[r * k + o], yb[r * k + o], yc[r * k + o]);
+                    xd[r * d + i] = xa[r * d + i];
+                }
+                yd.push(eval(&xd, &format!("B_A^({})", i + 1))?);
+                for r in 0..rows {
+                    xd[r * d + i] = xb[r * d + i];
                 }
             }
         }
-        Ok(state)
+        Ok(Some(BlockOutputs { ya, yb, yc, yd }))
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &PickFreezeConfig {
+        &self.config
+    }
+
+    /// The input space.
+    pub fn space(&self) -> &InputSpace {
+        &self.space
     }
 
     /// Indices from one state per replicate (see the module docs for the intervals).
@@ -288,18 +377,65 @@ impl PickFreeze {
                     (fo, to)
                 }
             };
+            let second_order = if self.config.second_order {
+                self.second_order(replicates, &per_rep, &pooled_var, o, level)?
+            } else {
+                Vec::new()
+            };
             outputs.push(OutputIndices {
                 variance,
                 first_order,
                 total,
+                second_order,
             });
         }
+        let per_row = if self.config.second_order {
+            2 * d + 2
+        } else {
+            d + 2
+        };
         Ok(SobolIndices {
             config: self.config,
-            evaluations: self.config.n * (d + 2) * self.config.replicates as usize,
+            evaluations: self.config.n * per_row * self.config.replicates as usize,
             names: self.space.names().to_vec(),
             outputs,
         })
+    }
+
+    /// Second-order indices of output `o`: per replicate, then Student's t over replicates.
+    fn second_order(
+        &self,
+        replicates: &[PickFreezeState],
+        first: &[Vec<(f64, f64)>],
+        variances: &[f64],
+        o: usize,
+        level: f64,
+    ) -> Result<Vec<SecondOrderIndex>> {
+        let d = self.space.dim();
+        let pairs = second_order::pairs(d);
+        let per_rep: Vec<Vec<(f64, f64)>> = replicates
+            .iter()
+            .zip(first)
+            .zip(variances)
+            .map(|((state, s), &v)| {
+                let means = state.second.get(o).map_or(&[][..], PairMeans::means);
+                pairs
+                    .iter()
+                    .zip(means)
+                    .map(|(&(j, k), m)| (m / v - s[j].0 - s[k].0, 0.0))
+                    .collect()
+            })
+            .collect();
+        let (est, _) = replicate_intervals(&per_rep, level)?;
+        Ok(pairs
+            .iter()
+            .zip(est)
+            .map(|(&(j, k), estimate)| SecondOrderIndex {
+                i: j + 1,
+                j: k + 1,
+                estimate,
+            })
+            .collect())
     }
 
     /// Runs the whole analysis: every replicate, every block, then [`PickFreeze::estimate`].
@@ -324,7 +460,7 @@ impl PickFreeze {
 /// use uqforge_sensitivity::{sobol_indices, PickFreezeConfig, Estimator, Design, TestFunction};
 /// let f = TestFunction::ishigami();
 /// let config = PickFreezeConfig { n: 1 << 12, design: Design::Sobol, estimator: Estimator::Janon,
-///                                 replicates: 8, seed: 1, level: 0.95 };
+///                                 replicates: 8, seed: 1, level: 0.95, second_order: false };
 /// let r = sobol_indices(&f, f.input_space()?, config)?;
 /// let s2 = &r.outputs[0].first_order[1];
 /// assert!((s2.value - 0.4424).abs() < 0.02); // exact: 0.4424

@@ -35,6 +35,7 @@ fn config(
         replicates,
         seed,
         level: 0.95,
+        second_order: false,
     }
 }
 
@@ -287,4 +288,65 @@ fn bad_input_gets_typed_errors() {
         sobol_indices(&failing, space(), ok),
         Err(Error::DidNotConverge { .. })
     ));
+}
+
+#[test]
+fn second_order_indices_converge_to_the_exact_interactions() {
+    // Ishigami: the only interaction is x1-x3, S13 = V13 / V = ST3 = 0.2437; S12 = S23 = 0.
+    // g-function: V_jk = V_j V_k, so S_jk = V_j V_k / V.
+    let cases = [
+        (
+            TestFunction::ishigami(),
+            vec![0.0, TestFunction::ishigami().exact_indices().1[2], 0.0],
+        ),
+        {
+            let a = vec![0.0, 1.0, 4.5];
+            let vi: Vec<f64> = a
+                .iter()
+                .map(|x: &f64| 1.0 / (3.0 * (1.0 + x).powi(2)))
+                .collect();
+            let v = vi.iter().map(|x| 1.0 + x).product::<f64>() - 1.0;
+            (
+                TestFunction::GFunction { a },
+                vec![vi[0] * vi[1] / v, vi[0] * vi[2] / v, vi[1] * vi[2] / v],
+            )
+        },
+    ];
+    for (f, exact) in cases {
+        for design in [Design::Sobol, Design::MonteCarlo] {
+            let c = PickFreezeConfig {
+                second_order: true,
+                ..config(Estimator::Saltelli, design, 1 << 12, 10, 11)
+            };
+            let r = sobol_indices(&f, f.input_space().unwrap(), c).unwrap();
+            assert_eq!(r.evaluations, (1 << 12) * 8 * 10);
+            let s2 = &r.outputs[0].second_order;
+            assert_eq!(
+                s2.iter().map(|s| (s.i, s.j)).collect::<Vec<_>>(),
+                [(1, 2), (1, 3), (2, 3)]
+            );
+            for (s, x) in s2.iter().zip(&exact) {
+                let se = s.estimate.std_error.unwrap();
+                assert!(se < 0.02, "{f:?} {design:?} S{}{}: se {se}", s.i, s.j);
+                assert!(
+                    (s.estimate.value - x).abs() <= 4.5 * se + 1e-4,
+                    "{f:?} {design:?} S{}{}: {} vs {x}",
+                    s.i,
+                    s.j,
+                    s.estimate.value
+                );
+                assert!(s.estimate.ci.unwrap().contains(s.estimate.value));
+            }
+        }
+    }
+    // Without the flag: no second-order indices and the usual cost.
+    let f = TestFunction::ishigami();
+    let r = sobol_indices(
+        &f,
+        f.input_space().unwrap(),
+        config(Estimator::Saltelli, Design::Sobol, 256, 2, 0),
+    )
+    .unwrap();
+    assert!(r.outputs[0].second_order.is_empty());
+    assert_eq!(r.evaluations, 256 * 5 * 2);
 }

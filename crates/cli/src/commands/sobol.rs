@@ -34,6 +34,9 @@ pub(crate) struct Args {
     /// Independent replicates (default 10 for qmc, 1 for mc); qmc intervals need at least 2.
     #[arg(long)]
     replicates: Option<u32>,
+    /// Also estimate second-order indices S_ij (N d more evaluations per replicate).
+    #[arg(long)]
+    second_order: bool,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -192,6 +195,12 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         serde_json::to_value(&f).map_err(|e| Error::parse("function", e))?,
     );
     if args.estimator == "rank" {
+        if args.second_order {
+            return Err(Error::invalid_parameter(
+                "--second-order",
+                "the rank estimator gives first-order indices only; use a pick-freeze estimator",
+            ));
+        }
         // The rank estimator on n evaluations of the function at design points.
         let space = f.input_space()?;
         let s = rank_first_order_of_model(&f, &space, n, args.seed)?.remove(0);
@@ -212,6 +221,7 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
             replicates,
             seed: args.seed,
             level: 0.95,
+            second_order: args.second_order,
         };
         let r = sobol_indices(&f, f.input_space()?, config)?;
         let o = &r.outputs[0];
@@ -225,6 +235,20 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         }
         if let Some(ci) = intervals(&o.total) {
             out.insert("total_ci".into(), ci);
+        }
+        if args.second_order {
+            let pairs: Vec<Value> = o
+                .second_order
+                .iter()
+                .map(|s| {
+                    let mut p = json!({ "i": s.i, "j": s.j, "value": s.estimate.value });
+                    if let Some(ci) = s.estimate.ci {
+                        p["ci"] = json!([ci.lower, ci.upper]);
+                    }
+                    p
+                })
+                .collect();
+            out.insert("second_order".into(), Value::from(pairs));
         }
         out.insert("ci_level".into(), json!(0.95));
         out.insert("replicates".into(), json!(replicates));
