@@ -5,19 +5,16 @@
 //!   [`BLOCK`] rows, block $b$ of replicate $r$ from ChaCha8 stream $2^{32} r + b$ of the seed,
 //!   so any row range can be generated on its own and the result does not depend on how the
 //!   rows are split between threads or machines.
-//! - [`Design::Sobol`]: randomised quasi-Monte Carlo, Owen-scrambled Sobol' points (Burley's
-//!   hash-based nested uniform scrambling, crate `sobol_burley`), one independent scrambling per
-//!   replicate. `sobol_burley` returns `f32` values, i.e. the first 24 digits of each coordinate;
-//!   the remaining digits are filled with independent uniform noise below $2^{-24}$, which is
-//!   what a full Owen scrambling does to the digits it does not touch. Each point is then
-//!   uniform on $[0,1)^{2d}$ and the $N = 2^m$ points keep their net stratification.
-//!   Limits of the crate: $N \le 2^{16}$ points per replicate and $2d \le 256$.
+//! - [`Design::Sobol`]: randomised quasi-Monte Carlo, scrambled Sobol' points
+//!   ([`crate::sobol`]: Joe–Kuo directions, random linear scrambling and digital shift), one
+//!   independent scrambling per replicate, drawn from a stream reserved for it. Limits: up to
+//!   $2^{32}$ points per replicate (a power of two, to keep the net property) and
+//!   $2d \le 1024$.
 //!
 //! Randomised QMC has a smaller error than Monte Carlo for smooth integrands but its points are
 //! not independent, so bootstrap intervals over rows are wrong for it; confidence intervals come
 //! from independent replicates instead (see the crate docs).
 
-use rand_core::Rng;
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result, rng};
 
@@ -25,7 +22,7 @@ use uqforge_core::{Error, Result, rng};
 pub const BLOCK: usize = 256;
 
 /// Largest number of points per replicate of a [`Design::Sobol`] design.
-pub const SOBOL_MAX_POINTS: usize = 1 << 16;
+pub const SOBOL_MAX_POINTS: usize = 1 << 32;
 
 /// How the base points are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,7 +30,7 @@ pub const SOBOL_MAX_POINTS: usize = 1 << 16;
 pub enum Design {
     /// Independent uniform points.
     MonteCarlo,
-    /// Owen-scrambled Sobol' points (randomised QMC).
+    /// Scrambled Sobol' points (randomised QMC).
     Sobol,
 }
 
@@ -42,23 +39,23 @@ impl Design {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a Sobol' design with `n` not a power of two, above
-    /// [`SOBOL_MAX_POINTS`], or `dims > 256`.
+    /// [`SOBOL_MAX_POINTS`], or `dims` above [`crate::sobol::MAX_DIM`].
     pub fn check(self, n: usize, dims: usize) -> Result<()> {
         if self == Self::Sobol {
             if !n.is_power_of_two() || n > SOBOL_MAX_POINTS {
                 return Err(Error::invalid_parameter(
                     "n",
                     format!(
-                        "a Sobol' design needs a power of two up to 2^16 points (its net property), got {n}"
+                        "a Sobol' design needs a power of two up to 2^32 points (its net property), got {n}"
                     ),
                 ));
             }
-            if dims > sobol_burley::NUM_DIMENSIONS as usize {
+            if dims > crate::sobol::MAX_DIM {
                 return Err(Error::invalid_parameter(
                     "dimension",
                     format!(
                         "a Sobol' pick-freeze design needs 2d <= {} dimensions, got 2d = {dims}",
-                        sobol_burley::NUM_DIMENSIONS
+                        crate::sobol::MAX_DIM
                     ),
                 ));
             }
@@ -82,22 +79,20 @@ impl Design {
         match self {
             Self::MonteCarlo => out.iter_mut().for_each(|u| *u = rng::uniform01(&mut noise)),
             Self::Sobol => {
-                let scramble = sobol_seed(seed, replicate);
+                // The scrambling of a replicate comes from a stream reserved for it, so every
+                // block of the replicate rebuilds the same one.
+                let mut scramble = rng::stream(seed, (u64::from(replicate) << 32) | 0xFFFF_FFFF);
+                let Ok(points) = crate::sobol::SobolPoints::scrambled(dims, &mut scramble) else {
+                    // `Design::check` ran before any block is drawn.
+                    debug_assert!(false, "dimension checked by Design::check");
+                    return;
+                };
                 for (r, row) in out.chunks_exact_mut(dims).enumerate() {
-                    let index = (block * BLOCK + r) as u32;
-                    for (k, u) in row.iter_mut().enumerate() {
-                        let coarse = f64::from(sobol_burley::sample(index, k as u32, scramble));
-                        *u = coarse + rng::uniform01(&mut noise) * (1.0 / f64::from(1u32 << 24));
-                    }
+                    points.fill((block * BLOCK + r) as u32, row, &mut noise);
                 }
             }
         }
     }
-}
-
-/// The scrambling seed of a replicate: a draw from a stream reserved for it.
-fn sobol_seed(seed: u64, replicate: u32) -> u32 {
-    rng::stream(seed, (u64::from(replicate) << 32) | 0xFFFF_FFFF).next_u32()
 }
 
 /// `n` input points of a design, rows = points, mapped through the marginals of `space`
@@ -181,8 +176,9 @@ mod tests {
     #[test]
     fn sobol_limits_are_checked() {
         assert!(Design::Sobol.check(1000, 4).is_err());
-        assert!(Design::Sobol.check(1 << 17, 4).is_err());
-        assert!(Design::Sobol.check(1 << 10, 258).is_err());
+        assert!(Design::Sobol.check(1 << 33, 4).is_err());
+        assert!(Design::Sobol.check(1 << 17, 4).is_ok());
+        assert!(Design::Sobol.check(1 << 10, 1026).is_err());
         assert!(Design::Sobol.check(1 << 10, 4).is_ok());
         assert!(Design::MonteCarlo.check(1000, 1000).is_ok());
     }

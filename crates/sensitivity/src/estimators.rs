@@ -1,5 +1,15 @@
 //! The pick-freeze estimators, as functions of the feature means of [`crate::moments`].
 //!
+//! **Centring.** Every formula is applied to outputs centred at
+//! $\hat\mu = \tfrac12(\bar a + \bar b)$. The formulas of Saltelli, Sobol' (2007) and Homma &
+//! Saltelli are not shift-invariant: on raw outputs their variance grows with
+//! $(\mathbb E Y)^2$ (Baudin et al. 2016 recommend centring; SALib centres and scales $Y$
+//! before its estimators). Centring is exact on the streamed moments
+//! ($\overline{(x-\hat\mu)(y-\hat\mu)} = \overline{xy} - \hat\mu(\bar x + \bar y) + \hat\mu^2$),
+//! and the delta-method gradient includes the estimation of $\hat\mu$. Martinez, Janon and
+//! Jansen are shift-invariant and unchanged by it. Measured on Ishigami
+//! ($\mathbb E Y = 3.5$): see `docs/benchmarks.md`.
+//!
 //! Notation: $A, B$ are independent $N \times d$ input samples, $A_B^{(i)}$ is $A$ with column
 //! $i$ taken from $B$, and for each row $a = f(A)$, $b = f(B)$, $c = f(A_B^{(i)})$, so that
 //! $(b, c)$ share $x_i$ only and $(a, c)$ share everything but $x_i$. $\overline{\,\cdot\,}$ is
@@ -69,8 +79,19 @@ impl Estimator {
     /// `(first order, total)` as functions of the feature means
     /// `z = (a, b, c, a², b², c², ab, ac, bc)`.
     pub(crate) fn indices(self, z: &[Dual; 9]) -> (Dual, Dual) {
-        let [a, b, c, aa, bb, cc, ab, ac, bc] = *z;
         let half = |x: Dual| 0.5 * x;
+        // Centre every output at mu = (mean a + mean b) / 2, exactly, from the raw moments:
+        // mean((x - mu)(y - mu)) = mean(xy) - mu (mean x + mean y) + mu^2.
+        let mu = half(z[0] + z[1]);
+        let centred = |xy: Dual, x: Dual, y: Dual| xy - mu * (x + y) + mu.sq();
+        let [a0, b0, c0] = [z[0], z[1], z[2]];
+        let aa = centred(z[3], a0, a0);
+        let bb = centred(z[4], b0, b0);
+        let cc = centred(z[5], c0, c0);
+        let ab = centred(z[6], a0, b0);
+        let ac = centred(z[7], a0, c0);
+        let bc = centred(z[8], b0, c0);
+        let (a, b, c) = (a0 - mu, b0 - mu, c0 - mu);
         let v_pool = half(aa + bb) - (half(a + b)).sq();
         let v_a = aa - a.sq();
         let jansen_total = half(aa - 2.0 * ac + cc) / v_pool;
@@ -114,6 +135,33 @@ impl std::str::FromStr for Estimator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_estimator_is_invariant_to_a_shift_of_the_output() {
+        // Moments of (a, b, c) = (1.3, 0.2, 0.9) + noise and of the same shifted by 1000.
+        let base = [0.4, 0.6, 0.5, 0.26, 0.45, 0.33, 0.25, 0.22, 0.31];
+        let s = 1000.0;
+        let m = base;
+        let shifted = [
+            m[0] + s,
+            m[1] + s,
+            m[2] + s,
+            m[3] + 2.0 * s * m[0] + s * s,
+            m[4] + 2.0 * s * m[1] + s * s,
+            m[5] + 2.0 * s * m[2] + s * s,
+            m[6] + s * (m[0] + m[1]) + s * s,
+            m[7] + s * (m[0] + m[2]) + s * s,
+            m[8] + s * (m[1] + m[2]) + s * s,
+        ];
+        for e in Estimator::ALL {
+            let (s1, t1) = e.indices(&base.map(Dual::constant));
+            let (s2, t2) = e.indices(&shifted.map(Dual::constant));
+            assert!(
+                (s1.v - s2.v).abs() < 1e-8 && (t1.v - t2.v).abs() < 1e-8,
+                "{e:?}"
+            );
+        }
+    }
 
     /// Population moments of the triple for f(x1, x2) = x1 + 2 x2 with x ~ U(0,1)^2 and i = 1:
     /// a = x1 + 2 x2, b = x1' + 2 x2', c = x1' + 2 x2 (x1 from B). Then S_1 = 1/5, S_T1 = 1/5.

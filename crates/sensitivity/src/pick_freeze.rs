@@ -81,7 +81,7 @@ pub struct PickFreezeState {
 impl PickFreezeState {
     fn new(inputs: usize, outputs: usize, second_order: bool) -> Self {
         let second = if second_order {
-            vec![PairMeans::new(inputs * inputs.saturating_sub(1) / 2); outputs]
+            vec![PairMeans::new(inputs); outputs]
         } else {
             Vec::new()
         };
@@ -223,13 +223,17 @@ impl PickFreeze {
         if self.config.second_order {
             let pairs = second_order::pairs(d);
             let mut values = vec![0.0; pairs.len()];
+            let mut ba = vec![0.0; d];
             for o in 0..k {
                 for r in 0..rows {
                     let ab = out.ya[r * k + o] * out.yb[r * k + o];
                     for (v, &(j, l)) in values.iter_mut().zip(&pairs) {
                         *v = out.yd[j][r * k + o] * out.yc[l][r * k + o] - ab;
                     }
-                    state.second[o].push(&values);
+                    for (x, yd) in ba.iter_mut().zip(&out.yd) {
+                        *x = yd[r * k + o];
+                    }
+                    state.second[o].push(&values, &ba);
                 }
             }
         }
@@ -418,11 +422,20 @@ impl PickFreeze {
             .zip(first)
             .zip(variances)
             .map(|((state, s), &v)| {
-                let means = state.second.get(o).map_or(&[][..], PairMeans::means);
+                let Some(pm) = state.second.get(o) else {
+                    return Vec::new();
+                };
+                // Centring (see crate::second_order): the moments of input 0 hold mean a, b.
+                let z = state.get(o, 0).mean();
+                let mu = 0.5 * (z[0] + z[1]);
                 pairs
                     .iter()
-                    .zip(means)
-                    .map(|(&(j, k), m)| (m / v - s[j].0 - s[k].0, 0.0))
+                    .zip(pm.means())
+                    .map(|(&(j, k), m)| {
+                        let c_k = state.get(o, k).mean()[2];
+                        let centred = m - mu * (pm.ba_means()[j] + c_k - z[0] - z[1]);
+                        (centred / v - s[j].0 - s[k].0, 0.0)
+                    })
                     .collect()
             })
             .collect();

@@ -28,7 +28,7 @@ pub(crate) struct Args {
     /// saltelli, sobol2007, martinez, janon, jansen, homma, or rank.
     #[arg(long)]
     estimator: String,
-    /// mc (Monte Carlo) or qmc (Owen-scrambled Sobol' points); default qmc, and mc for rank.
+    /// mc (Monte Carlo) or qmc (scrambled Sobol' points); default qmc, and mc for rank.
     #[arg(long)]
     design: Option<String>,
     /// Independent replicates (default 10 for qmc, 1 for mc); qmc intervals need at least 2.
