@@ -4,7 +4,8 @@ Not part of the build or the tests: run by hand, `pip install "SALib==1.6.*"`, t
 `python3 benches/python/salib_sobol.py`. Prints JSON:
 - accuracy: RMSE over 20 seeds of Saltelli S1 and Jansen ST (SALib's sobol.analyze) on Ishigami
   with a scrambled Sobol' design, N = 2^14 (SALib.sample.sobol, scramble=True, no second order);
-- coverage of SALib's bootstrap 95% intervals on that design over the 20 seeds x 3 indices;
+- the same over 500 seeds, with median absolute errors (the RQMC error is heavy-tailed);
+- coverage of SALib's bootstrap 95% intervals on that design (seeds x 6 indices);
 - time of the analysis step (sample + analyze, model excluded) at N = 2^14 and 2^16, best of 3.
 """
 import json
@@ -40,6 +41,8 @@ def run(n, seed):
 
 
 def accuracy(n=2**14, seeds=20):
+    """RMSE and median |error| over `seeds` seeds; the RQMC error is heavy-tailed, so a
+    20-seed RMSE is noisy and the script also reports 500 seeds."""
     s_err, t_err, covered, total = [], [], 0, 0
     for seed in range(seeds):
         r = run(n, seed)
@@ -49,7 +52,9 @@ def accuracy(n=2**14, seeds=20):
             covered += int(np.sum(np.abs(est - exact) <= conf))
             total += 3
     rmse = lambda e: float(np.sqrt(np.mean(np.square(e))))
+    med = lambda e: float(np.median(np.abs(e)))
     return {"n": n, "seeds": seeds, "rmse_s1": rmse(s_err), "rmse_st": rmse(t_err),
+            "median_abs_s1": med(s_err), "median_abs_st": med(t_err),
             "bootstrap_ci_coverage": covered / total}
 
 
@@ -67,4 +72,4 @@ def timing(n):
 
 if __name__ == "__main__":
     print(json.dumps({"salib": version("SALib"), "numpy": np.__version__,
-                      "accuracy": accuracy(), "timing": [timing(2**14), timing(2**16)]}, indent=1))
+                      "accuracy": [accuracy(), accuracy(seeds=500)], "timing": [timing(2**14), timing(2**16)]}, indent=1))
