@@ -180,3 +180,64 @@ fn ci_runs_the_readme_test_command() {
     );
     assert!(Path::new(&root().join(".github/workflows/ci.yml")).is_file());
 }
+
+/// rustdoc's Markdown knows nothing of KaTeX: it turns `\,` `\{` `\}` `\;` `\!` `\\` into the bare
+/// character, and an underscore right after `)`, `}` or `]` can open emphasis that swallows the
+/// maths up to the next underscore. Use `\thinspace`, `\lbrace`/`\rbrace`, and `V^c_{jk}`-style
+/// subscripts (or reword) instead.
+#[test]
+fn doc_maths_avoids_markdown_escapes_and_emphasis() {
+    let mut files: Vec<PathBuf> = vec![root().join("README.md")];
+    let mut stack = vec![root().join("crates"), root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") || path.ends_with("README.md") {
+                files.push(path);
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let is_md = file.extension().is_some_and(|e| e == "md");
+        let mut in_code = false;
+        for (n, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            let doc = if is_md {
+                Some(line)
+            } else {
+                trimmed
+                    .strip_prefix("//!")
+                    .or_else(|| trimmed.strip_prefix("///"))
+            };
+            let Some(doc) = doc else { continue };
+            if doc.trim_start().starts_with("```") {
+                in_code = !in_code;
+                continue;
+            }
+            if in_code || !doc.contains('$') {
+                continue;
+            }
+            let escapes = ["\\,", "\\{", "\\}", "\\;", "\\!", "\\\\"];
+            let emphasis = [")_", "}_", "]_"];
+            for bad in escapes.iter().chain(&emphasis) {
+                if doc.contains(bad) {
+                    problems.push(format!(
+                        "{}:{}: `{bad}` in maths: {}",
+                        file.display(),
+                        n + 1,
+                        doc.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "doc maths that Markdown will mangle:\n{}",
+        problems.join("\n")
+    );
+}

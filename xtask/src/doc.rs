@@ -4,6 +4,10 @@
 //! as text; the header `docs/katex-header.html`, passed with `--html-in-header`, loads KaTeX
 //! and its auto-render extension, which typeset them in the browser.
 //!
+//! Markdown runs before KaTeX and mangles some TeX: backslash before punctuation (`\,`, `\{`)
+//! loses the backslash, and an underscore after `)`, `}` or `]` can start emphasis. The tidy
+//! test `doc_maths_avoids_markdown_escapes_and_emphasis` (root `tests/tidy.rs`) rejects both.
+//!
 //! Offline fallback: the default header loads KaTeX from a CDN. Without network, fetch KaTeX
 //! from the npm registry (`npm pack katex@0.16 && tar xf katex-0.16.*.tgz`) and run
 //! `cargo xtask doc --katex-dir package/dist`: the assets are copied to `target/doc/katex/`

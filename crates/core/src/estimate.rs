@@ -4,7 +4,7 @@
 //! standard error $\widehat{\mathrm{se}}$ when the method gives one, and a confidence
 //! [`Interval`] that carries its own level. The normal (Wald) interval of level $1-\alpha$ is
 //!
-//! $$ \hat\theta \pm z_{1-\alpha/2}\, \widehat{\mathrm{se}}, \qquad z_q = \Phi^{-1}(q), $$
+//! $$ \hat\theta \pm z_{1-\alpha/2}\thinspace  \widehat{\mathrm{se}}, \qquad z_q = \Phi^{-1}(q), $$
 //!
 //! with $\Phi^{-1}$ the standard normal quantile (from `statrs`). Intervals that are not
 //! symmetric (bootstrap percentiles, replicate-based intervals) are built with

@@ -12,7 +12,7 @@
 //!
 //! Notation: $A, B$ are independent $N \times d$ input samples, $A_B^{(i)}$ is $A$ with column
 //! $i$ taken from $B$, and for each row $a = f(A)$, $b = f(B)$, $c = f(A_B^{(i)})$, so that
-//! $(b, c)$ share $x_i$ only and $(a, c)$ share everything but $x_i$. $\overline{\,\cdot\,}$ is
+//! $(b, c)$ share $x_i$ only and $(a, c)$ share everything but $x_i$. $\overline{\thinspace \cdot\thinspace }$ is
 //! the mean over rows, $\hat V_A = \overline{a^2} - \bar a^2$, and
 //! $\hat V = \tfrac12(\overline{a^2} + \overline{b^2}) - \tfrac14(\bar a + \bar b)^2$ is the
 //! variance of the pooled $(a, b)$ sample.

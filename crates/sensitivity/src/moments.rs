@@ -9,7 +9,7 @@
 //! $C = \sum_j (z_j - \bar z)(z_j - \bar z)^\top$, updated one row at a time (Welford) and
 //! merged exactly (Chan, Golub & LeVeque 1979):
 //! $$ n = n_1 + n_2,\quad \bar z = \bar z_1 + \tfrac{n_2}{n}\delta,\quad
-//!    C = C_1 + C_2 + \tfrac{n_1 n_2}{n}\,\delta\delta^\top,\qquad \delta = \bar z_2 - \bar z_1 . $$
+//!    C = C_1 + C_2 + \tfrac{n_1 n_2}{n}\thinspace \delta\delta^\top,\qquad \delta = \bar z_2 - \bar z_1 . $$
 //! The delta method then gives $\widehat{\mathrm{se}}^2 = \nabla g^\top \hat\Sigma \nabla g / n$
 //! with $\hat\Sigma = C/(n-1)$; $\nabla g$ is exact, from the forward-mode dual numbers [`Dual`].
 

@@ -15,7 +15,7 @@
 //! interval is the delta-method normal interval (Fisher's $z$ for Martinez). Scrambled Sobol':
 //! rows of one replicate are dependent, so the estimate is the mean of the $R$ independent
 //! replicate estimates and the interval is Student's
-//! $\bar S \pm t_{R-1,1-\alpha/2}\, s_R/\sqrt R$ (Owen 2013, ch. 17; $R \ge 2$ needed).
+//! $\bar S \pm t_{R-1,1-\alpha/2}\thinspace  s_R/\sqrt R$ (Owen 2013, ch. 17; $R \ge 2$ needed).
 //!
 //! Cost: $N(d+2)R$ model evaluations, plus $O(N d k)$ work for the statistics ($k$ outputs).
 

@@ -1,6 +1,6 @@
 //! The rank-based first-order estimator: Sobol' indices from a given sample, no design.
 //!
-//! For an i.i.d. sample $(X^{(j)}, Y_j)_{j=1..n}$ — an existing data set or simulation
+//! For an i.i.d. sample $(X^{(j)}, Y_j)$, $j = 1, \dots, n$ — an existing data set or simulation
 //! archive — sort the rows by $X_i$ and pair each row with the row of the next rank:
 //! $N_i(j) = \pi_i^{-1}(\pi_i(j) + 1)$, cyclically ($\pi_i(j)$ is the rank of $X_i^{(j)}$).
 //! Neighbours in $X_i$ share (asymptotically) the value of $X_i$ and nothing else, so
@@ -8,7 +8,7 @@
 //! $$ \hat S_i = \frac{\frac1n\sum_j Y_j Y_{N_i(j)} - \bar Y^2}{\frac1n\sum_j Y_j^2 - \bar Y^2} $$
 //! (Gamboa, Gremaud, Klein & Lagnoux 2022, eq. (2.3); the same idea as Chatterjee's 2021
 //! correlation coefficient). It is consistent and asymptotically normal at rate $n^{-1/2}$
-//! for any $Y$ with finite variance, and costs $n$ evaluations and $O(d\, n\log n)$ work for
+//! for any $Y$ with finite variance, and costs $n$ evaluations and $O(d\thinspace  n\log n)$ work for
 //! all $d$ first-order indices, against $n(d+2)$ evaluations for pick-freeze.
 //!
 //! **It needs independent rows.** On a quasi-Monte Carlo net the rows adjacent in $X_i$ are

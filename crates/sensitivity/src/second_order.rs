@@ -1,14 +1,14 @@
 //! Second-order indices (Saltelli 2002).
 //!
 //! With $B_A^{(j)}$ the matrix $B$ with column $j$ taken from $A$, the rows $f(B_A^{(j)})$ and
-//! $f(A_B^{(k)})$ share exactly the inputs $\{j, k\}$, so
-//! $\mathbb E[f(B_A^{(j)}) f(A_B^{(k)})] - \mathbb E[f(A)]\mathbb E[f(B)] = V^{c}_{jk}$, the
+//! $f(A_B^{(k)})$ share exactly the inputs $\lbrace j, k\rbrace $, so
+//! $\mathbb E[f(B_A^{(j)}) f(A_B^{(k)})] - \mathbb E[f(A)]\mathbb E[f(B)] = V^c_{jk}$, the
 //! closed variance of the pair, and
 //! $$ \hat S_{jk} = \frac{\overline{f(B_A^{(j)}) f(A_B^{(k)}) - f(A) f(B)}}{\hat V} - \hat S_j - \hat S_k $$
 //! (Saltelli 2002, eq. (27); SALib's `second_order`), on outputs centred at
 //! $\hat\mu = \tfrac12(\bar a + \bar b)$ like the first-order estimators (the raw formula is
 //! not shift-invariant): the mean above is corrected by
-//! $-\hat\mu\,(\overline{f(B_A^{(j)})} + \overline{f(A_B^{(k)})} - \bar a - \bar b)$. It costs $d$ more evaluations per row,
+//! $-\hat\mu\thinspace (\overline{f(B_A^{(j)})} + \overline{f(A_B^{(k)})} - \bar a - \bar b)$. It costs $d$ more evaluations per row,
 //! $N(2d+2)$ in all. Intervals come from independent replicates (Student's $t$, $R \ge 2$),
 //! for both designs.
 

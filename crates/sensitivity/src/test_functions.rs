@@ -12,7 +12,7 @@
 //! $\mathbb E x^2 = \tfrac13$: $\mathbb E(P_i P_l) = 3^{-\min(i,l)} 2^{-|i-l|}$, and since $f$ is
 //! affine in each $x_k$,
 //! $$ V_k = \tfrac1{12}\Big(\sum_{i\ge k} c_i 2^{1-i}\Big)^2, \qquad
-//!    V_{T_k} = \tfrac1{12}\sum_{i,l\ge k} c_i c_l\, 3^{1-\min(i,l)} 2^{-|i-l|} . $$
+//!    V_{T_k} = \tfrac1{12}\sum_{i,l\ge k} c_i c_l\thinspace  3^{1-\min(i,l)} 2^{-|i-l|} . $$
 //!
 //! References: Ishigami & Homma (1990); Sobol' (1993) and Saltelli & Sobol' (1995) for the
 //! g-function; Bratley, Fox & Niederreiter (1992).

@@ -4,7 +4,7 @@
 //! **Sobol' points.** In dimension $k$, direction integers $V_{k,1}, V_{k,2}, \dots$ (binary
 //! fractions $v_{k,j} = m_{k,j}/2^j$ from a primitive polynomial and initial values, Joe & Kuo
 //! 2008) give point $i = \sum_j i_j 2^j$ the coordinate
-//! $x_{i,k} = \bigoplus_{j:\, i_j = 1} v_{k,j+1}$ (bitwise exclusive or). The first $2^m$ points
+//! $x_{i,k} = \bigoplus_{j:\thinspace  i_j = 1} v_{k,j+1}$ (bitwise exclusive or). The first $2^m$ points
 //! form a $(t, m, s)$-net in base 2: boxes of volume $2^{t-m}$ each hold $2^t$ points.
 //!
 //! **Scrambling.** Random linear scrambling (Matoušek 1998) multiplies the digits of every
