@@ -253,6 +253,21 @@ fn sobol_on_test_functions_follows_the_json_contract() {
     );
     assert!((s2[1]["value"].as_f64().unwrap() - 0.2437).abs() < 0.02); // S13 = ST3 of Ishigami
     assert!(s2[1]["ci"].is_array());
+    // Groups: indices per group, named by the group.
+    let v = json(&uqforge(&[
+        "sobol",
+        "--function",
+        "ishigami",
+        "--n",
+        "2048",
+        "--estimator",
+        "janon",
+        "--groups",
+        "a:x1+x3,b:x2",
+    ]));
+    assert_eq!(v["names"], serde_json::json!(["a", "b"]));
+    assert_eq!(v["evaluations"], 2048 * 4 * 10);
+    assert!((v["first_order"][0].as_f64().unwrap() - 0.5576).abs() < 0.01);
     // The rank estimator on a function: N evaluations, first order only.
     let v = json(&uqforge(&[
         "sobol",

@@ -34,9 +34,9 @@ pub fn bootstrap_indices<M: Model + Sync>(
     seed: u64,
 ) -> Result<Vec<OutputIndices>> {
     validate::at_least("bootstrap resamples", resamples as usize, 20)?;
-    let d = pf.space().dim();
+    let d = pf.space().factors().len();
     let k = model.output_dim();
-    validate::len("model input dimension", d, model.input_dim())?;
+    validate::len("model input dimension", pf.space().dim(), model.input_dim())?;
     let blocks = (0..pf.blocks())
         .into_par_iter()
         .map(|b| pf.block_outputs(model, 0, b))

@@ -104,11 +104,16 @@ impl Marginal {
     }
 }
 
-/// Named, independent inputs.
+/// Named, independent inputs, optionally partitioned into groups.
+///
+/// With groups, Sobol' indices are computed per group: $S_u$ and $S_{T_u}$ for each group $u$
+/// of inputs moved together in the pick-freeze design (e.g. all parameters of one physical
+/// process). Without, each input is its own group.
 #[derive(Debug, Clone)]
 pub struct InputSpace {
     names: Vec<String>,
     marginals: Vec<Marginal>,
+    groups: Option<Vec<(String, Vec<usize>)>>,
 }
 
 impl InputSpace {
@@ -128,7 +133,98 @@ impl InputSpace {
                 ));
             }
         }
-        Ok(Self { names, marginals })
+        Ok(Self {
+            names,
+            marginals,
+            groups: None,
+        })
+    }
+
+    /// The same inputs, partitioned into named groups of input names.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when a group is empty, names an unknown input, or the groups
+    /// are not a partition (every input in exactly one group), or group names repeat.
+    ///
+    /// # Examples
+    /// ```
+    /// use uqforge_sensitivity::InputSpace;
+    /// let space = InputSpace::uniform(3, 0.0, 1.0)?
+    ///     .with_groups(vec![("rates", vec!["x1", "x3"]), ("load", vec!["x2"])])?;
+    /// assert_eq!(space.factor_names(), ["rates", "load"]);
+    /// assert_eq!(space.factors(), [vec![0, 2], vec![1]]);
+    /// # Ok::<(), uqforge_core::Error>(())
+    /// ```
+    pub fn with_groups<S: Into<String>>(mut self, groups: Vec<(S, Vec<&str>)>) -> Result<Self> {
+        validate::non_empty("groups", &groups)?;
+        let mut owner: Vec<Option<usize>> = vec![None; self.dim()];
+        let mut out: Vec<(String, Vec<usize>)> = Vec::with_capacity(groups.len());
+        for (g, (name, members)) in groups.into_iter().enumerate() {
+            let name = name.into();
+            if out.iter().any(|(n, _)| *n == name) {
+                return Err(Error::invalid_parameter(
+                    "groups",
+                    format!("group `{name}` appears twice"),
+                ));
+            }
+            if members.is_empty() {
+                return Err(Error::invalid_parameter(
+                    "groups",
+                    format!("group `{name}` is empty"),
+                ));
+            }
+            let mut cols = Vec::with_capacity(members.len());
+            for m in members {
+                let Some(i) = self.names.iter().position(|n| n == m) else {
+                    return Err(Error::invalid_parameter(
+                        "groups",
+                        format!(
+                            "group `{name}` names `{m}`, which is not an input ({})",
+                            self.names.join(", ")
+                        ),
+                    ));
+                };
+                if let Some(other) = owner[i] {
+                    let other = out.get(other).map_or(name.as_str(), |(n, _)| n.as_str());
+                    return Err(Error::invalid_parameter(
+                        "groups",
+                        format!(
+                            "input `{m}` is in group `{other}` and again in `{name}`; groups must not overlap"
+                        ),
+                    ));
+                }
+                owner[i] = Some(g);
+                cols.push(i);
+            }
+            out.push((name, cols));
+        }
+        if let Some(i) = owner.iter().position(Option::is_none) {
+            return Err(Error::invalid_parameter(
+                "groups",
+                format!(
+                    "input `{}` is in no group; groups must cover every input",
+                    self.names[i]
+                ),
+            ));
+        }
+        self.groups = Some(out);
+        Ok(self)
+    }
+
+    /// The factors whose indices are estimated: the groups' input columns, or one column each.
+    pub fn factors(&self) -> Vec<Vec<usize>> {
+        match &self.groups {
+            Some(g) => g.iter().map(|(_, c)| c.clone()).collect(),
+            None => (0..self.dim()).map(|i| vec![i]).collect(),
+        }
+    }
+
+    /// Names of the factors: group names, or input names.
+    pub fn factor_names(&self) -> Vec<String> {
+        match &self.groups {
+            Some(g) => g.iter().map(|(n, _)| n.clone()).collect(),
+            None => self.names.clone(),
+        }
     }
 
     /// `d` inputs `x1, …, xd`, each $\mathcal U(a, b)$.
@@ -184,5 +280,28 @@ mod tests {
         let m = Marginal::uniform(0.0, 1.0).unwrap();
         assert!(InputSpace::new(vec![("a", m.clone()), ("a", m)]).is_err());
         assert!(InputSpace::new(Vec::<(String, Marginal)>::new()).is_err());
+        let s = || InputSpace::uniform(3, 0.0, 1.0).unwrap();
+        for (groups, needle) in [
+            (
+                vec![("a", vec!["x1"]), ("b", vec!["x2"])],
+                "`x3` is in no group",
+            ),
+            (
+                vec![("a", vec!["x1", "x2"]), ("b", vec!["x2", "x3"])],
+                "must not overlap",
+            ),
+            (
+                vec![("a", vec!["x1", "x2", "x3"]), ("b", vec![])],
+                "is empty",
+            ),
+            (vec![("a", vec!["x1", "x9"])], "`x9`, which is not an input"),
+            (
+                vec![("a", vec!["x1"]), ("a", vec!["x2", "x3"])],
+                "appears twice",
+            ),
+        ] {
+            let e = s().with_groups(groups).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        }
     }
 }

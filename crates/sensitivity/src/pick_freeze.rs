@@ -199,9 +199,9 @@ impl PickFreeze {
         replicate: u32,
         blocks: std::ops::Range<usize>,
     ) -> Result<PickFreezeState> {
-        let d = self.space.dim();
-        validate::len("model input dimension", d, model.input_dim())?;
+        validate::len("model input dimension", self.space.dim(), model.input_dim())?;
         validate::at_least("model output dimension", model.output_dim(), 1)?;
+        let d = self.space.factors().len();
         let states = blocks
             .into_par_iter()
             .map(|b| self.block(model, replicate, b))
@@ -214,7 +214,7 @@ impl PickFreeze {
     }
 
     fn block<M: Model>(&self, model: &M, replicate: u32, block: usize) -> Result<PickFreezeState> {
-        let (d, k) = (self.space.dim(), model.output_dim());
+        let (d, k) = (self.space.factors().len(), model.output_dim());
         let mut state = PickFreezeState::new(d, k, self.config.second_order);
         let Some(out) = self.block_outputs(model, replicate, block)? else {
             return Ok(state);
@@ -289,30 +289,32 @@ impl PickFreeze {
         };
         let ya = eval(&xa, "A")?;
         let yb = eval(&xb, "B")?;
-        let mut xc = xa.clone();
-        let mut yc = Vec::with_capacity(d);
-        for i in 0..d {
+        // Factor u (an input, or a group of inputs) swaps all its columns at once.
+        let factors = self.space.factors();
+        let names = self.space.factor_names();
+        let swapped = |base: &[f64], other: &[f64], cols: &[usize], label: String| {
+            let mut x = base.to_vec();
             for r in 0..rows {
-                xc[r * d + i] = xb[r * d + i];
-            }
-            yc.push(eval(&xc, &format!("A_B^({})", i + 1))?);
-            for r in 0..rows {
-                xc[r * d + i] = xa[r * d + i];
-            }
-        }
-        let mut yd = Vec::new();
-        if self.config.second_order {
-            let mut xd = xb.clone();
-            for i in 0..d {
-                for r in 0..rows {
-                    xd[r * d + i] = xa[r * d + i];
-                }
-                yd.push(eval(&xd, &format!("B_A^({})", i + 1))?);
-                for r in 0..rows {
-                    xd[r * d + i] = xb[r * d + i];
+                for &i in cols {
+                    x[r * d + i] = other[r * d + i];
                 }
             }
-        }
+            eval(&x, &label)
+        };
+        let yc = factors
+            .iter()
+            .zip(&names)
+            .map(|(cols, n)| swapped(&xa, &xb, cols, format!("A_B^({n})")))
+            .collect::<Result<Vec<_>>>()?;
+        let yd = if self.config.second_order {
+            factors
+                .iter()
+                .zip(&names)
+                .map(|(cols, n)| swapped(&xb, &xa, cols, format!("B_A^({n})")))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
         Ok(Some(BlockOutputs { ya, yb, yc, yd }))
     }
 
@@ -401,7 +403,7 @@ impl PickFreeze {
         Ok(SobolIndices {
             config: self.config,
             evaluations: self.config.n * per_row * self.config.replicates as usize,
-            names: self.space.names().to_vec(),
+            names: self.space.factor_names(),
             outputs,
         })
     }
@@ -415,8 +417,7 @@ impl PickFreeze {
         o: usize,
         level: f64,
     ) -> Result<Vec<SecondOrderIndex>> {
-        let d = self.space.dim();
-        let pairs = second_order::pairs(d);
+        let pairs = second_order::pairs(self.space.factors().len());
         let per_rep: Vec<Vec<(f64, f64)>> = replicates
             .iter()
             .zip(first)

@@ -350,3 +350,41 @@ fn second_order_indices_converge_to_the_exact_interactions() {
     assert!(r.outputs[0].second_order.is_empty());
     assert_eq!(r.evaluations, 256 * 5 * 2);
 }
+
+#[test]
+fn groups_of_inputs_get_group_indices() {
+    // Ishigami with groups {x1, x3} and {x2}: f = g(x1, x3) + 7 sin^2 x2, no interaction across
+    // groups, so S = S_T = (V1 + V13)/V = 0.5576 for the first group and V2/V = 0.4424.
+    let f = TestFunction::ishigami();
+    let (_, t) = f.exact_indices();
+    let space = f
+        .input_space()
+        .unwrap()
+        .with_groups(vec![("x1+x3", vec!["x1", "x3"]), ("x2", vec!["x2"])])
+        .unwrap();
+    let c = PickFreezeConfig {
+        second_order: true,
+        ..config(Estimator::Janon, Design::Sobol, 1 << 12, 10, 4)
+    };
+    let r = sobol_indices(&f, space, c).unwrap();
+    assert_eq!(r.names, ["x1+x3", "x2"]);
+    assert_eq!(r.evaluations, (1 << 12) * (2 * 2 + 2) * 10);
+    let o = &r.outputs[0];
+    for (g, exact) in [(0, t[0]), (1, t[1])] {
+        for e in [&o.first_order[g], &o.total[g]] {
+            let se = e.std_error.unwrap();
+            assert!(
+                se < 5e-3 && (e.value - exact).abs() <= 4.5 * se + 1e-4,
+                "group {g}: {} vs {exact}",
+                e.value
+            );
+        }
+    }
+    // The one pair of groups does not interact.
+    let s12 = &o.second_order[0].estimate;
+    assert!(
+        s12.value.abs() <= 4.5 * s12.std_error.unwrap() + 1e-4,
+        "{}",
+        s12.value
+    );
+}

@@ -34,6 +34,9 @@ pub(crate) struct Args {
     /// Independent replicates (default 10 for qmc, 1 for mc); qmc intervals need at least 2.
     #[arg(long)]
     replicates: Option<u32>,
+    /// Groups of inputs, e.g. `fast:x1+x3,slow:x2` (a partition of the inputs; pick-freeze only).
+    #[arg(long, value_delimiter = ',')]
+    groups: Vec<String>,
     /// Also estimate second-order indices S_ij (N d more evaluations per replicate).
     #[arg(long)]
     second_order: bool,
@@ -195,6 +198,12 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         serde_json::to_value(&f).map_err(|e| Error::parse("function", e))?,
     );
     if args.estimator == "rank" {
+        if !args.groups.is_empty() {
+            return Err(Error::invalid_parameter(
+                "--groups",
+                "the rank estimator works input by input; use a pick-freeze estimator for groups",
+            ));
+        }
         if args.second_order {
             return Err(Error::invalid_parameter(
                 "--second-order",
@@ -223,7 +232,21 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
             level: 0.95,
             second_order: args.second_order,
         };
-        let r = sobol_indices(&f, f.input_space()?, config)?;
+        let mut space = f.input_space()?;
+        if !args.groups.is_empty() {
+            let mut groups = Vec::with_capacity(args.groups.len());
+            for g in &args.groups {
+                let Some((name, members)) = g.split_once(':') else {
+                    return Err(Error::invalid_parameter(
+                        "--groups",
+                        format!("`{g}` is not NAME:input+input+..."),
+                    ));
+                };
+                groups.push((name.to_owned(), members.split('+').collect::<Vec<_>>()));
+            }
+            space = space.with_groups(groups)?;
+        }
+        let r = sobol_indices(&f, space, config)?;
         let o = &r.outputs[0];
         out.insert("estimator".into(), json!(estimator.name()));
         out.insert("evaluations".into(), json!(r.evaluations));
