@@ -29,6 +29,17 @@ fn sobol_points(c: &mut Criterion) {
             black_box(acc)
         });
     });
+    group.bench_function("scrambled, 2^14 points x 6 dims, block fill", |b| {
+        let mut g = rng::rng_from_seed(1);
+        let pts = SobolPoints::scrambled(6, &mut g).unwrap();
+        let mut out = vec![0.0; 256 * 6];
+        b.iter(|| {
+            for block in 0..n / 256 {
+                pts.fill_block(block * 256, 256, &mut out, &mut g);
+            }
+            black_box(out[0])
+        });
+    });
     group.finish();
 }
 

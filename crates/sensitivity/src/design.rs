@@ -87,9 +87,7 @@ impl Design {
                     debug_assert!(false, "dimension checked by Design::check");
                     return;
                 };
-                for (r, row) in out.chunks_exact_mut(dims).enumerate() {
-                    points.fill((block * BLOCK + r) as u32, row, &mut noise);
-                }
+                points.fill_block((block * BLOCK) as u32, rows, out, &mut noise);
             }
         }
     }

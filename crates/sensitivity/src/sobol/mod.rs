@@ -141,6 +141,35 @@ impl SobolPoints {
         x
     }
 
+    /// Points `start .. start + rows` into `out` (row-major, `rows x dims`), as
+    /// [`SobolPoints::fill`] would write them one by one. Point $i+1$ differs from point $i$ by
+    /// the direction integers of the bits of $i \oplus (i+1)$, two on average, so the block
+    /// costs $O(1)$ per coordinate after its first point.
+    pub fn fill_block(&self, start: u32, rows: usize, out: &mut [f64], noise: &mut SeededRng) {
+        let dims = self.dims();
+        debug_assert_eq!(out.len(), rows * dims);
+        let mut x: Vec<u32> = (0..dims).map(|k| self.digits(start, k)).collect();
+        for (r, row) in out.chunks_exact_mut(dims).enumerate() {
+            let i = start + r as u32;
+            if r > 0 {
+                let mut changed = (i - 1) ^ i;
+                let mut j = 0;
+                while changed != 0 {
+                    if changed & 1 == 1 {
+                        for (xk, dirs) in x.iter_mut().zip(&self.dirs) {
+                            *xk ^= dirs[j];
+                        }
+                    }
+                    changed >>= 1;
+                    j += 1;
+                }
+            }
+            for (u, &xk) in row.iter_mut().zip(&x) {
+                *u = (f64::from(xk) + rng::uniform01(noise)) * (1.0 / 4_294_967_296.0);
+            }
+        }
+    }
+
     /// Point `index` into `out` (length [`SobolPoints::dims`]), in $[0,1)$, with the digits
     /// past the 32nd drawn from `noise`.
     pub fn fill(&self, index: u32, out: &mut [f64], noise: &mut SeededRng) {
@@ -207,6 +236,20 @@ mod tests {
                 let xk: Vec<(u32, u32)> = (0..1u32 << m).map(|i| (pts.digits(i, k), 0)).collect();
                 assert!(box_counts(&xk, m, 0).iter().all(|&c| c == 1));
             }
+        }
+    }
+
+    #[test]
+    fn block_fill_equals_pointwise_fill() {
+        let pts = SobolPoints::scrambled(5, &mut rng::rng_from_seed(9)).unwrap();
+        let (start, rows) = (1000u32, 300usize);
+        let mut block = vec![0.0; rows * 5];
+        pts.fill_block(start, rows, &mut block, &mut rng::rng_from_seed(1));
+        let mut noise = rng::rng_from_seed(1);
+        let mut one = [0.0; 5];
+        for r in 0..rows {
+            pts.fill(start + r as u32, &mut one, &mut noise);
+            assert_eq!(&block[r * 5..(r + 1) * 5], &one[..], "row {r}");
         }
     }
 
