@@ -12,6 +12,11 @@ fn uqforge(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `uqforge` with the arguments of a command line (no quoting: arguments without spaces).
+fn run(line: &str) -> Output {
+    uqforge(&line.split_whitespace().collect::<Vec<_>>())
+}
+
 fn uqforge_stdin(args: &[&str], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_uqforge"))
         .args(args)
@@ -54,20 +59,20 @@ fn failure(out: &Output) -> String {
 
 #[test]
 fn version_and_help() {
-    let out = uqforge(&["--version"]);
+    let out = run("--version");
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8(out.stdout).unwrap().trim(),
         format!("uqforge {}", env!("CARGO_PKG_VERSION"))
     );
-    let out = uqforge(&["--help"]);
+    let out = run("--help");
     assert!(out.status.success());
     assert!(String::from_utf8(out.stdout).unwrap().contains("datasets"));
 }
 
 #[test]
 fn datasets_lists_every_shipped_data_set() {
-    let v = json(&uqforge(&["datasets"]));
+    let v = json(&run("datasets"));
     let names: Vec<&str> = v["datasets"]
         .as_array()
         .unwrap()
@@ -77,7 +82,7 @@ fn datasets_lists_every_shipped_data_set() {
     let expected: Vec<&str> = uqforge_datasets::catalog().iter().map(|d| d.name).collect();
     assert_eq!(names, expected);
     assert_eq!(names.len(), 10);
-    let v = json(&uqforge(&["datasets", "meuse"]));
+    let v = json(&run("datasets meuse"));
     assert_eq!(v["rows"], 155);
     assert_eq!(v["columns"][12]["name"], "landuse");
     assert_eq!(v["columns"][12]["type"], "text");
@@ -85,13 +90,7 @@ fn datasets_lists_every_shipped_data_set() {
 
 #[test]
 fn describe_reads_shipped_data_files_and_stdin() {
-    let v = json(&uqforge(&[
-        "describe",
-        "--data",
-        "meuse",
-        "--columns",
-        "zinc,om,landuse",
-    ]));
+    let v = json(&run("describe --data meuse --columns zinc,om,landuse"));
     assert_eq!(v["rows"], 155);
     let zinc = &v["columns"][0];
     assert!((zinc["mean"].as_f64().unwrap() - 469.716129).abs() < 1e-5); // R: summary(meuse$zinc)
@@ -171,17 +170,9 @@ fn every_failure_is_one_line_and_status_2() {
 
 #[test]
 fn sobol_on_test_functions_follows_the_json_contract() {
-    let v = json(&uqforge(&[
-        "sobol",
-        "--function",
-        "ishigami",
-        "--n",
-        "4096",
-        "--estimator",
-        "saltelli",
-        "--seed",
-        "3",
-    ]));
+    let v = json(&run(
+        "sobol --function ishigami --n 4096 --estimator saltelli --seed 3",
+    ));
     assert_eq!(v["estimator"], "saltelli");
     assert_eq!(v["evaluations"], 4096 * 5 * 10); // N (d + 2) R with the default R = 10 for qmc
     assert_eq!(v["names"], serde_json::json!(["x1", "x2", "x3"]));
@@ -201,49 +192,20 @@ fn sobol_on_test_functions_follows_the_json_contract() {
     assert_eq!(v["total_ci"].as_array().unwrap().len(), 3);
 
     // Monte Carlo with one replicate still has (delta-method) intervals.
-    let v = json(&uqforge(&[
-        "sobol",
-        "--function",
-        "gfunction",
-        "--a",
-        "0,1,9",
-        "--n",
-        "2000",
-        "--estimator",
-        "martinez",
-        "--design",
-        "mc",
-    ]));
+    let v = json(&run(
+        "sobol --function gfunction --a 0,1,9 --n 2000 --estimator martinez --design mc",
+    ));
     assert_eq!(v["evaluations"], 2000 * 5);
     assert!(v["first_order_ci"].is_array());
     // One qmc replicate: no interval, so the keys are absent.
-    let v = json(&uqforge(&[
-        "sobol",
-        "--function",
-        "bratley",
-        "--dim",
-        "3",
-        "--n",
-        "1024",
-        "--estimator",
-        "janon",
-        "--replicates",
-        "1",
-    ]));
+    let v = json(&run(
+        "sobol --function bratley --dim 3 --n 1024 --estimator janon --replicates 1",
+    ));
     assert!(v.get("first_order_ci").is_none() && v.get("total_ci").is_none());
     // Second order: N (2d + 2) R evaluations and a list of {i, j, value, ci}.
-    let v = json(&uqforge(&[
-        "sobol",
-        "--function",
-        "ishigami",
-        "--n",
-        "2048",
-        "--estimator",
-        "saltelli",
-        "--second-order",
-        "--replicates",
-        "4",
-    ]));
+    let v = json(&run(
+        "sobol --function ishigami --n 2048 --estimator saltelli --second-order --replicates 4",
+    ));
     assert_eq!(v["evaluations"], 2048 * 8 * 4);
     let s2 = v["second_order"].as_array().unwrap();
     assert_eq!(s2.len(), 3);
@@ -254,32 +216,16 @@ fn sobol_on_test_functions_follows_the_json_contract() {
     assert!((s2[1]["value"].as_f64().unwrap() - 0.2437).abs() < 0.02); // S13 = ST3 of Ishigami
     assert!(s2[1]["ci"].is_array());
     // Groups: indices per group, named by the group.
-    let v = json(&uqforge(&[
-        "sobol",
-        "--function",
-        "ishigami",
-        "--n",
-        "2048",
-        "--estimator",
-        "janon",
-        "--groups",
-        "a:x1+x3,b:x2",
-    ]));
+    let v = json(&run(
+        "sobol --function ishigami --n 2048 --estimator janon --groups a:x1+x3,b:x2",
+    ));
     assert_eq!(v["names"], serde_json::json!(["a", "b"]));
     assert_eq!(v["evaluations"], 2048 * 4 * 10);
     assert!((v["first_order"][0].as_f64().unwrap() - 0.5576).abs() < 0.01);
     // The rank estimator on a function: N evaluations, first order only.
-    let v = json(&uqforge(&[
-        "sobol",
-        "--function",
-        "linear",
-        "--a",
-        "1,2",
-        "--n",
-        "4096",
-        "--estimator",
-        "rank",
-    ]));
+    let v = json(&run(
+        "sobol --function linear --a 1,2 --n 4096 --estimator rank",
+    ));
     assert_eq!(v["evaluations"], 4096);
     assert!(v.get("total").is_none());
     assert!((v["first_order"][1].as_f64().unwrap() - 0.8).abs() < 0.05); // 4/5

@@ -35,15 +35,9 @@ fn cfg(
     replicates: u32,
     seed: u64,
 ) -> PickFreezeConfig {
-    PickFreezeConfig {
-        n,
-        design,
-        estimator,
-        replicates,
-        seed,
-        level: 0.95,
-        second_order: false,
-    }
+    PickFreezeConfig::new(estimator, design, n)
+        .with_replicates(replicates)
+        .with_seed(seed)
 }
 
 /// RMSE of (first order, total) over `seeds` runs, pooled over inputs.

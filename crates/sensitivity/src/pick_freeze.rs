@@ -63,6 +63,43 @@ impl Default for PickFreezeConfig {
     }
 }
 
+impl PickFreezeConfig {
+    /// The defaults (10 replicates, seed 0, 95 % intervals, no second order) with this
+    /// estimator, design and base sample size.
+    ///
+    /// ```
+    /// use uqforge_sensitivity::{Design, Estimator, PickFreezeConfig};
+    /// let c = PickFreezeConfig::new(Estimator::Janon, Design::MonteCarlo, 1000).with_seed(7);
+    /// assert_eq!((c.n, c.seed, c.replicates), (1000, 7, 10));
+    /// ```
+    pub fn new(estimator: Estimator, design: Design, n: usize) -> Self {
+        Self {
+            n,
+            design,
+            estimator,
+            ..Self::default()
+        }
+    }
+
+    /// With `replicates` independent replicates.
+    pub fn with_replicates(self, replicates: u32) -> Self {
+        Self { replicates, ..self }
+    }
+
+    /// With every random choice drawn from `seed`.
+    pub fn with_seed(self, seed: u64) -> Self {
+        Self { seed, ..self }
+    }
+
+    /// With (or without) second-order indices.
+    pub fn with_second_order(self, second_order: bool) -> Self {
+        Self {
+            second_order,
+            ..self
+        }
+    }
+}
+
 /// Smallest base sample: the delta method needs a few rows, Fisher's z needs $N > 3$.
 pub const MIN_N: usize = 8;
 

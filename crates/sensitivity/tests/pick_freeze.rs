@@ -28,15 +28,9 @@ fn config(
     replicates: u32,
     seed: u64,
 ) -> PickFreezeConfig {
-    PickFreezeConfig {
-        n,
-        design,
-        estimator,
-        replicates,
-        seed,
-        level: 0.95,
-        second_order: false,
-    }
+    PickFreezeConfig::new(estimator, design, n)
+        .with_replicates(replicates)
+        .with_seed(seed)
 }
 
 #[test]
