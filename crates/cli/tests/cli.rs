@@ -265,171 +265,61 @@ fn sobol_on_given_data_uses_the_rank_estimator() {
 
 #[test]
 fn sobol_bad_input_is_one_line() {
-    let cases: Vec<(Vec<&str>, &str)> = vec![
+    let cases: Vec<(&str, &str)> = vec![
         (
-            vec![
-                "sobol",
-                "--function",
-                "ishigami",
-                "--n",
-                "1000",
-                "--estimator",
-                "saltelli",
-            ],
+            "sobol --function ishigami --n 1000 --estimator saltelli",
             "power of two",
         ),
         (
-            vec![
-                "sobol",
-                "--function",
-                "ishigami",
-                "--n",
-                "4",
-                "--estimator",
-                "saltelli",
-                "--design",
-                "mc",
-            ],
+            "sobol --function ishigami --n 4 --estimator saltelli --design mc",
             "at least 8",
         ),
         (
-            vec![
-                "sobol",
-                "--function",
-                "ishigami",
-                "--n",
-                "64",
-                "--estimator",
-                "sobol",
-            ],
+            "sobol --function ishigami --n 64 --estimator sobol",
             "unknown estimator `sobol`",
         ),
         (
-            vec![
-                "sobol",
-                "--function",
-                "rosenbrock",
-                "--n",
-                "64",
-                "--estimator",
-                "janon",
-            ],
+            "sobol --function rosenbrock --n 64 --estimator janon",
             "unknown function",
         ),
         (
-            vec![
-                "sobol",
-                "--function",
-                "gfunction",
-                "--a",
-                "0,-1",
-                "--n",
-                "64",
-                "--estimator",
-                "janon",
-            ],
+            "sobol --function gfunction --a 0,-1 --n 64 --estimator janon",
             "must be >= 0",
         ),
         (
-            vec![
-                "sobol",
-                "--function",
-                "linear",
-                "--a",
-                "0,0",
-                "--n",
-                "64",
-                "--estimator",
-                "janon",
-            ],
+            "sobol --function linear --a 0,0 --n 64 --estimator janon",
             "all linear coefficients are zero",
         ),
+        ("sobol --function ishigami --estimator janon", "--n"),
         (
-            vec!["sobol", "--function", "ishigami", "--estimator", "janon"],
-            "--n",
-        ),
-        (
-            vec![
-                "sobol",
-                "--function",
-                "ishigami",
-                "--n",
-                "64",
-                "--estimator",
-                "janon",
-                "--design",
-                "lhs",
-            ],
+            "sobol --function ishigami --n 64 --estimator janon --design lhs",
             "unknown design",
         ),
         (
-            vec![
-                "sobol",
-                "--data",
-                "meuse",
-                "--inputs",
-                "x,gold",
-                "--output",
-                "zinc",
-                "--estimator",
-                "rank",
-            ],
+            "sobol --data meuse --inputs x,gold --output zinc --estimator rank",
             "no column `gold`",
         ),
         (
-            vec![
-                "sobol",
-                "--data",
-                "meuse",
-                "--inputs",
-                "x,om",
-                "--output",
-                "zinc",
-                "--estimator",
-                "rank",
-            ],
+            "sobol --data meuse --inputs x,om --output zinc --estimator rank",
             "column `om` (a missing value?), data row 42",
         ),
         (
-            vec![
-                "sobol",
-                "--data",
-                "meuse",
-                "--inputs",
-                "x",
-                "--output",
-                "landuse",
-                "--estimator",
-                "rank",
-            ],
+            "sobol --data meuse --inputs x --output landuse --estimator rank",
             "holds text",
         ),
         (
-            vec![
-                "sobol",
-                "--data",
-                "meuse",
-                "--inputs",
-                "x",
-                "--output",
-                "zinc",
-                "--estimator",
-                "janon",
-            ],
+            "sobol --data meuse --inputs x --output zinc --estimator janon",
             "only the rank estimator",
         ),
         (
-            vec!["sobol", "--data", "meuse", "--estimator", "rank"],
+            "sobol --data meuse --estimator rank",
             "required arguments were not provided",
         ),
-        (
-            vec!["sobol", "--n", "64", "--estimator", "rank"],
-            "give a test function",
-        ),
+        ("sobol --n 64 --estimator rank", "give a test function"),
     ];
-    for (args, needle) in cases {
-        let err = failure(&uqforge(&args));
-        assert!(err.contains(needle), "{args:?}: {err}");
+    for (line, needle) in cases {
+        let err = failure(&run(line));
+        assert!(err.contains(needle), "{line}: {err}");
     }
     // A constant output column: zero variance.
     let dir = std::env::temp_dir().join(format!("uqforge-cli-const-{}", std::process::id()));
