@@ -222,6 +222,15 @@ fn sobol_on_test_functions_follows_the_json_contract() {
     assert_eq!(v["names"], serde_json::json!(["a", "b"]));
     assert_eq!(v["evaluations"], 2048 * 4 * 10);
     assert!((v["first_order"][0].as_f64().unwrap() - 0.5576).abs() < 0.01);
+    // Mirror descent: every subset, 2 evaluations per pair and chain.
+    let v = json(&run(
+        "sobol --function ishigami --n 20000 --estimator smd --seed 2",
+    ));
+    assert_eq!(v["evaluations"], 2 * 20000 * 4);
+    assert_eq!(v["subsets"].as_array().unwrap().len(), 7);
+    assert_eq!(v["subsets"][4]["subset"], serde_json::json!([1, 3]));
+    assert!((v["first_order"][1].as_f64().unwrap() - 0.4424).abs() < 0.05);
+    assert!(v["total_ci"].is_array());
     // The rank estimator on a function: N evaluations, first order only.
     let v = json(&run(
         "sobol --function linear --a 1,2 --n 4096 --estimator rank",
@@ -316,6 +325,18 @@ fn sobol_bad_input_is_one_line() {
             "required arguments were not provided",
         ),
         ("sobol --n 64 --estimator rank", "give a test function"),
+        (
+            "sobol --function ishigami --n 5000 --estimator smd --design qmc",
+            "one Monte Carlo pair at a time",
+        ),
+        (
+            "sobol --function ishigami --n 50 --estimator smd",
+            "burn-in",
+        ),
+        (
+            "sobol --function ishigami --n 5000 --estimator smd --second-order",
+            "every subset",
+        ),
     ];
     for (line, needle) in cases {
         let err = failure(&run(line));

@@ -9,6 +9,7 @@ pub mod moments;
 pub mod pick_freeze;
 pub mod rank;
 pub mod second_order;
+pub mod smd;
 pub mod sobol;
 pub mod test_functions;
 

@@ -567,9 +567,9 @@ fn fisher_z(rho: f64, n: f64, z: f64, level: f64, complement: bool) -> Result<Es
     })
 }
 
-type Pair = (Vec<Estimate>, Vec<Estimate>);
+pub(crate) type Pair = (Vec<Estimate>, Vec<Estimate>);
 
-fn replicate_intervals(per_rep: &[Vec<(f64, f64)>], level: f64) -> Result<Pair> {
+pub(crate) fn replicate_intervals(per_rep: &[Vec<(f64, f64)>], level: f64) -> Result<Pair> {
     let r = per_rep.len();
     let d = per_rep[0].len();
     let t = if r >= 2 {

@@ -5,6 +5,7 @@ use uqforge_core::{Error, Estimate, Result};
 use uqforge_sensitivity::{
     Design, Estimator, PickFreezeConfig, TestFunction,
     rank::{rank_first_order, rank_first_order_of_model},
+    smd::{SmdConfig, smd_indices},
     sobol_indices,
 };
 
@@ -25,13 +26,15 @@ pub(crate) struct Args {
     /// Base sample size N (a power of two for --design qmc).
     #[arg(long)]
     n: Option<usize>,
-    /// saltelli, sobol2007, martinez, janon, jansen, homma, or rank.
+    /// saltelli, sobol2007, martinez, janon, jansen, homma, smd (all 2^d - 1 indices by mirror
+    /// descent; --n is then the number of pick-freeze pairs per chain), or rank.
     #[arg(long)]
     estimator: String,
     /// mc (Monte Carlo) or qmc (scrambled Sobol' points); default qmc, and mc for rank.
     #[arg(long)]
     design: Option<String>,
-    /// Independent replicates (default 10 for qmc, 1 for mc); qmc intervals need at least 2.
+    /// Independent replicates (default 10 for qmc, 1 for mc, 4 chains for smd); qmc and smd
+    /// intervals need at least 2.
     #[arg(long)]
     replicates: Option<u32>,
     /// Groups of inputs, e.g. `fast:x1+x3,slow:x2` (a partition of the inputs; pick-freeze only).
@@ -168,20 +171,24 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
     let n = args
         .n
         .ok_or_else(|| Error::invalid_parameter("--n", "the base sample size is required"))?;
+    // rank and smd need independent Monte Carlo points; pick-freeze defaults to scrambled Sobol'.
+    let on_line = matches!(args.estimator.as_str(), "rank" | "smd");
     let design_name = args
         .design
         .as_deref()
-        .unwrap_or(if args.estimator == "rank" {
-            "mc"
-        } else {
-            "qmc"
-        });
+        .unwrap_or(if on_line { "mc" } else { "qmc" });
     let design = match design_name {
         "mc" => Design::MonteCarlo,
         "qmc" if args.estimator == "rank" => {
             return Err(Error::invalid_parameter(
                 "--design",
                 "the rank estimator needs independent points: on a QMC net, rows adjacent in one input are correlated in the others; use --design mc",
+            ));
+        }
+        "qmc" if args.estimator == "smd" => {
+            return Err(Error::invalid_parameter(
+                "--design",
+                "the mirror-descent estimator draws one Monte Carlo pair at a time; use --design mc",
             ));
         }
         "qmc" => Design::Sobol,
@@ -197,7 +204,48 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         "function".into(),
         serde_json::to_value(&f).map_err(|e| Error::parse("function", e))?,
     );
-    if args.estimator == "rank" {
+    if args.estimator == "smd" {
+        if !args.groups.is_empty() || args.second_order {
+            return Err(Error::invalid_parameter(
+                "--estimator",
+                "smd estimates every subset's index already; it takes no --groups or --second-order",
+            ));
+        }
+        let replicates = args.replicates.unwrap_or(4);
+        let space = f.input_space()?;
+        let config = SmdConfig {
+            seed: args.seed,
+            ..SmdConfig::default()
+        };
+        let r = smd_indices(&f, &space, n as u64, replicates, config)?;
+        let o = &r.outputs[0];
+        out.insert("estimator".into(), json!("smd"));
+        out.insert("evaluations".into(), json!(r.evaluations));
+        out.insert("names".into(), json!(r.names));
+        out.insert("first_order".into(), values(&o.first_order));
+        out.insert("total".into(), values(&o.total));
+        if let Some(ci) = intervals(&o.first_order) {
+            out.insert("first_order_ci".into(), ci);
+        }
+        if let Some(ci) = intervals(&o.total) {
+            out.insert("total_ci".into(), ci);
+        }
+        let subsets: Vec<Value> = o
+            .all
+            .iter()
+            .map(|s| {
+                let mut v = json!({ "subset": s.subset, "value": s.estimate.value });
+                if let Some(ci) = s.estimate.ci {
+                    v["ci"] = json!([ci.lower, ci.upper]);
+                }
+                v
+            })
+            .collect();
+        out.insert("subsets".into(), Value::from(subsets));
+        out.insert("pairs".into(), json!(n));
+        out.insert("replicates".into(), json!(replicates));
+        out.insert("total_exact".into(), json!(exact_t));
+    } else if args.estimator == "rank" {
         if !args.groups.is_empty() {
             return Err(Error::invalid_parameter(
                 "--groups",
