@@ -1,23 +1,23 @@
 //! On-line estimation of **all** $2^d - 1$ Sobol' indices by stochastic mirror descent.
 //!
 //! **The idea** (Costa, Gadat, Gendre & Klein, "On-line Pick-Freeze Mirror algorithm for
-//! Sensitivity Analysis", arXiv:2512.06974, 2025). The indices $S = (S_u)_{\emptyset \ne u
-//! \subseteq \lbrace 1..d\rbrace}$ are non-negative and sum to one: $S$ lies in the simplex
+//! Sensitivity Analysis", arXiv:2512.06974, 2025). The indices $S_u$, one per non-empty subset
+//! $u \subseteq \lbrace 1..d\rbrace$, are non-negative and sum to one: $S$ lies in the simplex
 //! $\Delta$ of dimension $2^d - 2$. The closed index of a subset $v$ is their Möbius (zeta) sum
-//! $$ S^{\mathrm{clo}}_v = \sum_{\emptyset \ne u \subseteq v} S_u
+//! $$ S_v^{\mathrm{clo}} = \sum_{\emptyset \ne u \subseteq v} S_u
 //!    = \frac{\operatorname{Cov}(Y, Y^v)}{\operatorname{Var} Y}, $$
 //! where $Y^v$ shares the inputs in $v$ with $Y$ (a pick-freeze pair). The zeta transform is
 //! invertible, so $S$ is the unique minimiser over $\Delta$ of
-//! $F(S) = \sum_v \big(\sum_{u \subseteq v} S_u - S^{\mathrm{clo}}_v\big)^2$, and a stochastic
+//! $F(S) = \sum_v \big(\sum_{u \subseteq v} S_u - S_v^{\mathrm{clo}}\big)^2$, and a stochastic
 //! mirror descent with the entropy on $\Delta$ (exponentiated gradient) finds it from one pair
 //! at a time.
 //!
 //! **The algorithm here**, at step $n$: draw a subset $V_n$ and one pick-freeze pair
-//! $(Y_n, Y^{V_n}_n)$ (two model evaluations); update running estimates $\hat m$, $\hat\sigma^2$
+//! $(Y_n, Y_n^{V_n})$ (two model evaluations); update running estimates $\hat m$, $\hat\sigma^2$
 //! of the mean and variance of $Y$ from both evaluations; form the one-pair estimate
-//! $c_n = (Y_n - \hat m)(Y^{V_n}_n - \hat m)/\hat\sigma^2$ of $S^{\mathrm{clo}}_{V_n}$; take
+//! $c_n = (Y_n - \hat m)(Y_n^{V_n} - \hat m)/\hat\sigma^2$ of $S_{V_n}^{\mathrm{clo}}$; take
 //! the gradient of $\tfrac12(\sum_{u\subseteq V_n} S_u - c_n)^2$, which is
-//! $g_u = (\sum_{w\subseteq V_n} S_w - c_n)\,\mathbb 1_{u \subseteq V_n}$, and update
+//! $g_u = (\sum_{w\subseteq V_n} S_w - c_n)\thinspace\mathbb 1_{u \subseteq V_n}$, and update
 //! $S_u \leftarrow S_u e^{-\gamma_n g_u} / Z$ ($Z$ renormalises). The estimate is the
 //! average of the iterates.
 //!
