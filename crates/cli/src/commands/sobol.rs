@@ -125,6 +125,28 @@ fn test_function(args: &Args, name: &str) -> Result<TestFunction> {
     Ok(f)
 }
 
+/// The keys of the `uqforge sobol` contract shared by every estimator with total indices.
+fn contract_keys(
+    out: &mut Map<String, Value>,
+    estimator: &str,
+    evaluations: u64,
+    names: &[String],
+    first_order: &[Estimate],
+    total: &[Estimate],
+) {
+    out.insert("estimator".into(), json!(estimator));
+    out.insert("evaluations".into(), json!(evaluations));
+    out.insert("names".into(), json!(names));
+    out.insert("first_order".into(), values(first_order));
+    out.insert("total".into(), values(total));
+    if let Some(ci) = intervals(first_order) {
+        out.insert("first_order_ci".into(), ci);
+    }
+    if let Some(ci) = intervals(total) {
+        out.insert("total_ci".into(), ci);
+    }
+}
+
 fn values(e: &[Estimate]) -> Value {
     json!(e.iter().map(|x| x.value).collect::<Vec<_>>())
 }
@@ -219,17 +241,14 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         };
         let r = smd_indices(&f, &space, n as u64, replicates, config)?;
         let o = &r.outputs[0];
-        out.insert("estimator".into(), json!("smd"));
-        out.insert("evaluations".into(), json!(r.evaluations));
-        out.insert("names".into(), json!(r.names));
-        out.insert("first_order".into(), values(&o.first_order));
-        out.insert("total".into(), values(&o.total));
-        if let Some(ci) = intervals(&o.first_order) {
-            out.insert("first_order_ci".into(), ci);
-        }
-        if let Some(ci) = intervals(&o.total) {
-            out.insert("total_ci".into(), ci);
-        }
+        contract_keys(
+            &mut out,
+            "smd",
+            r.evaluations,
+            &r.names,
+            &o.first_order,
+            &o.total,
+        );
         let subsets: Vec<Value> = o
             .all
             .iter()
@@ -296,17 +315,15 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         }
         let r = sobol_indices(&f, space, config)?;
         let o = &r.outputs[0];
-        out.insert("estimator".into(), json!(estimator.name()));
-        out.insert("evaluations".into(), json!(r.evaluations));
-        out.insert("names".into(), json!(r.names));
-        out.insert("first_order".into(), values(&o.first_order));
-        out.insert("total".into(), values(&o.total));
-        if let Some(ci) = intervals(&o.first_order) {
-            out.insert("first_order_ci".into(), ci);
-        }
-        if let Some(ci) = intervals(&o.total) {
-            out.insert("total_ci".into(), ci);
-        }
+        let evaluations = r.evaluations as u64;
+        contract_keys(
+            &mut out,
+            estimator.name(),
+            evaluations,
+            &r.names,
+            &o.first_order,
+            &o.total,
+        );
         if args.second_order {
             let pairs: Vec<Value> = o
                 .second_order
