@@ -1,5 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "causal")]
+#[doc(inline)]
+pub use uqforge_causal as causal;
 #[doc(inline)]
 pub use uqforge_core as core;
 #[cfg(feature = "datasets")]

@@ -9,3 +9,13 @@ fn facade_paths_reach_the_member_crates() {
     #[cfg(feature = "datasets")]
     assert_eq!(uqforge::datasets::load("meuse").unwrap().n_rows(), 155);
 }
+
+#[cfg(all(feature = "causal", feature = "datasets"))]
+#[test]
+fn facade_reaches_causal() {
+    use uqforge::causal::{AteOptions, Estimator, Trial, estimate_ate};
+    let d = uqforge::datasets::lalonde_nsw().unwrap();
+    let trial = Trial::new(d.re78, d.treat, d.covariates).unwrap();
+    let r = estimate_ate(&trial, Estimator::DifferenceInMeans, &AteOptions::default()).unwrap();
+    assert!((r.estimate.value - 1794.342).abs() < 1e-3);
+}

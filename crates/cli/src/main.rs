@@ -34,6 +34,8 @@ enum Command {
     Describe(commands::describe::Args),
     /// Sobol' sensitivity indices of a test function, or of given data (rank estimator).
     Sobol(commands::sobol::Args),
+    /// Average treatment effect of a binary treatment, with its standard error.
+    Ate(commands::ate::Args),
 }
 
 /// Exit status of every failure.
@@ -73,6 +75,7 @@ fn run() -> Result<ExitCode, String> {
         Command::Datasets(args) => commands::datasets::run(&args),
         Command::Describe(args) => commands::describe::run(&args),
         Command::Sobol(args) => commands::sobol::run(&args),
+        Command::Ate(args) => commands::ate::run(&args),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

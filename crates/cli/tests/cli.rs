@@ -365,3 +365,132 @@ fn sobol_bad_input_is_one_line() {
     assert!(err.contains("constant"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+const NSW: &str = "ate --data lalonde --treatment treat --outcome re78";
+const NSW_X: &str = "--covariates age,educ,black,hisp,married,nodegr,re74,re75";
+
+#[test]
+fn ate_follows_the_json_contract() {
+    // Independent value: docs/causal/nsw_reference.py (statsmodels), lin/hc2.
+    let v = json(&run(&format!("{NSW} {NSW_X} --estimator lin")));
+    assert_eq!(v["estimator"], "lin");
+    assert!((v["ate"].as_f64().unwrap() - 1621.583101444217).abs() < 1e-6);
+    assert!((v["std_error"].as_f64().unwrap() - 694.721573786794).abs() < 1e-3);
+    let ci = v["ci"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() < 1621.58 && 1621.58 < ci[1].as_f64().unwrap());
+    assert_eq!(
+        (v["n"].as_u64(), v["n_treated"].as_u64()),
+        (Some(445), Some(185))
+    );
+    assert_eq!(v["clipped"], 0);
+    // Known propensity: IPW is the difference in means.
+    let ipw = json(&run(&format!(
+        "{NSW} --estimator ipw --propensity 0.41573033707865165"
+    )));
+    assert!((ipw["ate"].as_f64().unwrap() - 1794.342404270271).abs() < 1e-6);
+    assert_eq!(ipw["propensity"], "known");
+    // Clipping is reported with its bounds and counts.
+    let clipped = json(&run(&format!(
+        "{NSW} {NSW_X} --estimator ipw --clip 0.4,0.6"
+    )));
+    let n = clipped["clipped"].as_u64().unwrap();
+    assert!(n > 0);
+    assert_eq!(
+        n,
+        clipped["clipped_lower"].as_u64().unwrap() + clipped["clipped_upper"].as_u64().unwrap()
+    );
+    assert_eq!(clipped["clip_bounds"][0], 0.4);
+    // Cross-fitting: deterministic from the seed, repeats reported.
+    let line = format!("{NSW} {NSW_X} --estimator aipw --folds 5 --repeats 3 --seed 9");
+    let a = json(&run(&line));
+    assert_eq!(a, json(&run(&line)));
+    assert_eq!(a["cross_fit_estimates"].as_array().unwrap().len(), 3);
+    assert_eq!(a["seed"], 9);
+    // IHDP by its short name.
+    let ihdp = json(&run(
+        "ate --data ihdp:2 --treatment treatment --outcome y_factual --estimator dim",
+    ));
+    assert_eq!(ihdp["n"], 747);
+}
+
+#[test]
+fn ate_bad_input_is_one_line() {
+    for (line, needle) in [
+        (
+            "ate --data lalonde --treatment educ --outcome re78 --estimator ipw".to_string(),
+            "binary",
+        ),
+        (format!("{NSW} --estimator nope"), "unknown `nope`"),
+        (format!("{NSW} --estimator ipw --propensity 1"), "(0, 1)"),
+        (
+            format!("{NSW} --estimator dim --clip 0.1,0.9"),
+            "nothing to clip",
+        ),
+        (
+            format!("{NSW} --estimator ipw --clip 0.9,0.1"),
+            "0 < lower < upper < 1",
+        ),
+        (format!("{NSW} --estimator aipw --se hc1"), "ancova and lin"),
+        (format!("{NSW} --estimator lin --folds 5"), "cross-fitting"),
+        (
+            format!("{NSW} --estimator lin --covariates age,nope"),
+            "nope",
+        ),
+        (format!("{NSW} --estimator aipw --folds 1"), "2 <= K"),
+    ] {
+        let err = failure(&run(&line));
+        assert!(err.contains(needle), "{line}: {err}");
+    }
+    // A constant covariate and a separating one.
+    let csv = "t,y,c,s\n1,3,1,5\n1,4,1,6\n1,5,1,7\n0,1,1,1\n0,2,1,2\n0,0,1,3\n";
+    let err = failure(&uqforge_stdin(
+        &[
+            "ate",
+            "--data",
+            "-",
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--covariates",
+            "c",
+            "--estimator",
+            "lin",
+        ],
+        csv,
+    ));
+    assert!(err.contains("constant"), "{err}");
+    let err = failure(&uqforge_stdin(
+        &[
+            "ate",
+            "--data",
+            "-",
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--covariates",
+            "s",
+            "--estimator",
+            "ipw",
+        ],
+        csv,
+    ));
+    assert!(err.contains("separation"), "{err}");
+    // A missing outcome.
+    let err = failure(&uqforge_stdin(
+        &[
+            "ate",
+            "--data",
+            "-",
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--estimator",
+            "dim",
+        ],
+        "t,y\n1,3\n1,NA\n0,1\n0,2\n1,4\n0,5\n",
+    ));
+    assert!(err.contains("`y`"), "{err}");
+}

@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments and a `run` that returns the JSON to print.
 
+pub(crate) mod ate;
 pub(crate) mod datasets;
 pub(crate) mod describe;
 pub(crate) mod sobol;
