@@ -11,6 +11,7 @@ pub mod logistic;
 pub mod nuisance;
 pub mod propensity;
 pub mod regression;
+pub mod synthetic;
 pub mod tmle;
 pub mod weighting;
 

@@ -56,6 +56,16 @@ pub fn uniform01(rng: &mut SeededRng) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// A standard normal draw by inversion, $\Phi^{-1}(U)$ with $U$ uniform on $(0, 1)$ and
+/// `statrs`' inverse CDF (one uniform per draw, so streams stay aligned draw by draw).
+pub fn standard_normal(rng: &mut SeededRng) -> f64 {
+    use rand_core::Rng;
+    use statrs::distribution::{ContinuousCDF, Normal};
+    // (k + 0.5) / 2^53 lies strictly inside (0, 1).
+    let u = ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
+    Normal::standard().inverse_cdf(u)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +84,22 @@ mod tests {
             hex,
             "3e00ef2f895f40d67f5bb8e81f09a5a12c840ec3ce9a7f3b181be188ef711a1e"
         );
+    }
+
+    #[test]
+    fn standard_normal_has_normal_moments_and_tails() {
+        let mut rng = rng_from_seed(3);
+        let n = 200_000;
+        let z: Vec<f64> = (0..n).map(|_| standard_normal(&mut rng)).collect();
+        let m = z.iter().sum::<f64>() / n as f64;
+        let v = z.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n as f64;
+        let k = z.iter().map(|x| (x - m).powi(4)).sum::<f64>() / n as f64 / (v * v);
+        // Standard errors: 1/sqrt(n) = 0.0022 for the mean, sqrt(2/n) = 0.0032 for the variance,
+        // sqrt(96/n) = 0.022 for the kurtosis (3 for a normal).
+        assert!(m.abs() < 0.011 && (v - 1.0).abs() < 0.016 && (k - 3.0).abs() < 0.11);
+        // P(Z > 1.959964) = 0.025: 5000 expected, sd 70.
+        let tail = z.iter().filter(|&&x| x > 1.959964).count();
+        assert!((4650..5350).contains(&tail), "{tail}");
     }
 
     #[test]
