@@ -24,6 +24,7 @@ pub(crate) fn registry() -> Vec<uqforge_core::bench::Suite> {
     let mut suites = Vec::new();
     suites.extend(uqforge_core::bench::suites());
     suites.extend(uqforge_sensitivity::bench::suites());
+    suites.extend(uqforge_causal::bench::suites());
     suites
 }
 

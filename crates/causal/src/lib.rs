@@ -2,6 +2,7 @@
 
 pub mod aipw;
 pub mod ate;
+pub mod bench;
 pub mod crossfit;
 pub mod data;
 pub mod diagnostics;

@@ -37,6 +37,7 @@
 //! ```
 
 use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result};
 
@@ -159,6 +160,41 @@ fn first_collinear_column(a: &DMatrix<f64>) -> Option<usize> {
     None
 }
 
+/// Rows per block of [`gram`]: a block of a 21-column design is 170 KiB and stays in cache.
+const GRAM_BLOCK: usize = 1024;
+
+/// $Z^\top \operatorname{diag}(w) Z$ ($Z^\top Z$ without weights), accumulated over row blocks
+/// in parallel and summed in block order, so the result does not depend on the thread count.
+///
+/// Blocking matters: a column-by-column product streams every column of a million-row design
+/// from memory once per pair of columns; per block, the columns stay in cache and the product
+/// is a small matrix multiplication (matrixmultiply's SIMD kernel).
+pub(crate) fn gram(z: &DMatrix<f64>, w: Option<&DVector<f64>>) -> DMatrix<f64> {
+    let (n, k) = z.shape();
+    let blocks: Vec<DMatrix<f64>> = (0..n.div_ceil(GRAM_BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let start = b * GRAM_BLOCK;
+            let view = z.rows(start, GRAM_BLOCK.min(n - start));
+            let mut left = view.transpose();
+            if let Some(w) = w {
+                for (mut col, wi) in left
+                    .column_iter_mut()
+                    .zip(w.rows(start, view.nrows()).iter())
+                {
+                    col *= *wi;
+                }
+            }
+            left * view
+        })
+        .collect();
+    let mut g = DMatrix::zeros(k, k);
+    for b in blocks {
+        g += b;
+    }
+    g
+}
+
 fn collinear(j: usize) -> Error {
     let which = if j == usize::MAX {
         "the design".to_string()
@@ -201,7 +237,7 @@ impl LeastSquares {
         }
         let n = x.nrows();
         let scaled = Scaled::new(x, ridge > 0.0)?;
-        let mut gram = scaled.z.tr_mul(&scaled.z);
+        let mut gram = gram(&scaled.z, None);
         for j in 1..gram.ncols() {
             gram[(j, j)] += ridge * n as f64;
         }
@@ -285,11 +321,7 @@ impl LeastSquares {
                 )
             }
         };
-        let mut zw = self.scaled.z.clone();
-        for (mut row, w) in zw.row_iter_mut().zip(omega.iter()) {
-            row *= *w;
-        }
-        let meat = zw.tr_mul(&self.scaled.z) / (n as f64 * n as f64);
+        let meat = gram(&self.scaled.z, Some(&omega)) / (n as f64 * n as f64);
         let bread = self.chol.inverse();
         let v = &bread * meat * &bread;
         // Back to the original columns: beta = D^{-1} beta_z.

@@ -256,11 +256,7 @@ fn separation(what: &str, unit: usize) -> Error {
 
 /// $Z^\top W Z$ plus `penalty` on the non-intercept diagonal.
 fn weighted_gram(z: &DMatrix<f64>, w: &DVector<f64>, penalty: f64) -> DMatrix<f64> {
-    let mut zw = z.clone();
-    for (mut row, wi) in zw.row_iter_mut().zip(w.iter()) {
-        row *= *wi;
-    }
-    let mut g = zw.tr_mul(z);
+    let mut g = crate::linear::gram(z, Some(w));
     for j in 1..g.ncols() {
         g[(j, j)] += penalty;
     }

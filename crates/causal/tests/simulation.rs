@@ -1,7 +1,12 @@
 //! Operating characteristics by simulation (seeded, small): coverage under randomisation, the
 //! illusory precision of endogenous synthetic data, and the gain from a good exogenous
 //! generator. Truth comes from the data-generating process, never from the code under test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 use uqforge_causal::synthetic::{Dgp, Scenario, StudyConfig, StudyRow, run_study};
 
