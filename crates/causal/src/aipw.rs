@@ -45,11 +45,31 @@ use uqforge_core::{Error, Result};
 
 use crate::Trial;
 use crate::ate::{AteOptions, AteResult, CrossFitInfo, Estimator, SeMethod, influence_se};
-use crate::crossfit::{Folds, Nuisance, assign_folds, median_aggregate, nuisance};
+use crate::crossfit::{
+    Folds, Nuisance, assign_folds, linear_logistic_cross_fit, median_aggregate, nuisance,
+};
 use crate::nuisance::{LinearOutcome, LogisticPropensity, OutcomeModel, PropensityModel};
 
-/// AIPW with the built-in linear outcome and logistic propensity models.
+/// AIPW with the built-in linear outcome and logistic propensity models (cross-fitted through
+/// the copy-free fast path when no ridge is asked for).
 pub(crate) fn aipw(trial: &Trial, o: &AteOptions) -> Result<AteResult> {
+    if o.folds.is_some() && o.outcome_ridge == 0.0 && o.propensity_ridge == 0.0 {
+        let x = trial.checked_model_covariates()?;
+        return cross_fitted(trial, Estimator::Aipw, o, |folds| {
+            let nu = match folds {
+                Some(labels) => linear_logistic_cross_fit(trial, &x, labels, o.clip)?,
+                None => nuisance(
+                    trial,
+                    &x,
+                    &LinearOutcome::default(),
+                    &LogisticPropensity::default(),
+                    None,
+                    o.clip,
+                )?,
+            };
+            Ok((influence(trial, &nu), nu.clipping))
+        });
+    }
     aipw_with(
         trial,
         &LinearOutcome {

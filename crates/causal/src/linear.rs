@@ -36,7 +36,7 @@
 //! # Ok::<(), uqforge_core::Error>(())
 //! ```
 
-use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
+use nalgebra::{Cholesky, DMatrix, DMatrixView, DVector, DVectorView, Dyn};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result};
@@ -169,7 +169,7 @@ const GRAM_BLOCK: usize = 1024;
 /// Blocking matters: a column-by-column product streams every column of a million-row design
 /// from memory once per pair of columns; per block, the columns stay in cache and the product
 /// is a small matrix multiplication (matrixmultiply's SIMD kernel).
-pub(crate) fn gram(z: &DMatrix<f64>, w: Option<&DVector<f64>>) -> DMatrix<f64> {
+pub(crate) fn gram(z: DMatrixView<'_, f64>, w: Option<DVectorView<'_, f64>>) -> DMatrix<f64> {
     let (n, k) = z.shape();
     let blocks: Vec<DMatrix<f64>> = (0..n.div_ceil(GRAM_BLOCK))
         .into_par_iter()
@@ -177,7 +177,7 @@ pub(crate) fn gram(z: &DMatrix<f64>, w: Option<&DVector<f64>>) -> DMatrix<f64> {
             let start = b * GRAM_BLOCK;
             let view = z.rows(start, GRAM_BLOCK.min(n - start));
             let mut left = view.transpose();
-            if let Some(w) = w {
+            if let Some(w) = &w {
                 for (mut col, wi) in left
                     .column_iter_mut()
                     .zip(w.rows(start, view.nrows()).iter())
@@ -237,7 +237,7 @@ impl LeastSquares {
         }
         let n = x.nrows();
         let scaled = Scaled::new(x, ridge > 0.0)?;
-        let mut gram = gram(&scaled.z, None);
+        let mut gram = gram(scaled.z.as_view(), None);
         for j in 1..gram.ncols() {
             gram[(j, j)] += ridge * n as f64;
         }
@@ -321,7 +321,7 @@ impl LeastSquares {
                 )
             }
         };
-        let meat = gram(&self.scaled.z, Some(&omega)) / (n as f64 * n as f64);
+        let meat = gram(self.scaled.z.as_view(), Some(omega.as_view())) / (n as f64 * n as f64);
         let bread = self.chol.inverse();
         let v = &bread * meat * &bread;
         // Back to the original columns: beta = D^{-1} beta_z.

@@ -37,7 +37,10 @@
 //! # Ok::<(), uqforge_core::Error>(())
 //! ```
 
+use std::ops::Range;
+
 use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result};
 
@@ -87,13 +90,34 @@ fn sigmoid(eta: f64) -> f64 {
     }
 }
 
-/// $\log(1 + e^{x})$ without overflow.
-fn log1p_exp(x: f64) -> f64 {
-    if x > 0.0 {
-        x + (-x).exp().ln_1p()
-    } else {
-        x.exp().ln_1p()
-    }
+/// Rows per parallel chunk of the per-unit passes (32 KiB of each vector).
+const CHUNK: usize = 4096;
+
+/// $\sum_i t_i\eta_i - \log(1 + e^{\eta_i})$ and $\sigma(\eta_i)$ in one pass, sharing
+/// $e^{-|\eta_i|}$ between the two (one `exp` per unit), in parallel chunks summed in order.
+fn log_likelihood(eta: &DVector<f64>, t: &DVector<f64>) -> (f64, DVector<f64>) {
+    let mut p = DVector::zeros(eta.len());
+    let partial: Vec<f64> = p
+        .as_mut_slice()
+        .par_chunks_mut(CHUNK)
+        .zip(eta.as_slice().par_chunks(CHUNK))
+        .zip(t.as_slice().par_chunks(CHUNK))
+        .map(|((p, eta), t)| {
+            let mut ll = 0.0;
+            for ((pi, &e), &ti) in p.iter_mut().zip(eta).zip(t) {
+                let a = (-e.abs()).exp();
+                // log(1 + e^eta) = max(eta, 0) + log(1 + e^-|eta|).
+                ll += ti * e - (e.max(0.0) + a.ln_1p());
+                *pi = if e >= 0.0 {
+                    1.0 / (1.0 + a)
+                } else {
+                    a / (1.0 + a)
+                };
+            }
+            ll
+        })
+        .collect();
+    (partial.iter().sum(), p)
 }
 
 impl LogisticRegression {
@@ -133,37 +157,43 @@ impl LogisticRegression {
                 format!("must be finite and >= 0, got {}", self.ridge),
             ));
         }
-        let (n, k) = x.shape();
-        let nf = n as f64;
+        let n = x.nrows();
         let scaled = Scaled::new(x, self.ridge > 0.0)?;
-        let z = &scaled.z;
-        let penalty = self.ridge * nf;
-        let objective = |beta: &DVector<f64>, eta: &DVector<f64>| -> f64 {
-            let ll: f64 = eta
-                .iter()
-                .zip(t.iter())
-                .map(|(&e, &ti)| ti * e - log1p_exp(e))
-                .sum();
-            let pen: f64 = beta.iter().skip(1).map(|b| b * b).sum::<f64>();
-            ll - 0.5 * penalty * pen
-        };
-        let mut beta = DVector::<f64>::zeros(k);
+        let mut beta = DVector::<f64>::zeros(x.ncols());
         // Start at the intercept-only solution (on the scaled intercept column).
         let mean_t = t.mean().clamp(1e-6, 1.0 - 1e-6);
-        if scaled.scale[0] > 0.0 && x.column(0).iter().all(|&v| v == x[(0, 0)]) {
-            beta[0] = (mean_t / (1.0 - mean_t)).ln() / z[(0, 0)];
+        if x.column(0).iter().all(|&v| v == x[(0, 0)]) && x[(0, 0)] != 0.0 {
+            beta[0] = (mean_t / (1.0 - mean_t)).ln() / scaled.z[(0, 0)];
         }
-        let mut eta = z * &beta;
-        let mut obj = objective(&beta, &eta);
+        let rows = [0..n];
+        let (beta, iterations) = self.newton(&RowSet::new(&scaled.z, &rows), t, beta)?;
+        self.finish(scaled, beta, iterations)
+    }
+
+    /// Newton's iterations on the rows `rows` of a scaled design, from `beta`; `t` holds the
+    /// targets of those rows in order. Returns the solution and the iterations used.
+    pub(crate) fn newton(
+        &self,
+        rows: &RowSet<'_>,
+        t: &DVector<f64>,
+        mut beta: DVector<f64>,
+    ) -> Result<(DVector<f64>, usize)> {
+        let n = rows.len();
+        let nf = n as f64;
+        let k = beta.len();
+        let penalty = self.ridge * nf;
+        let pen =
+            |beta: &DVector<f64>| 0.5 * penalty * beta.iter().skip(1).map(|b| b * b).sum::<f64>();
+        let mut eta = rows.mul(&beta);
+        let (ll, mut p) = log_likelihood(&eta, t);
+        let mut obj = ll - pen(&beta);
         for iteration in 1..=self.max_iter {
-            let p = eta.map(sigmoid);
             let w = p.map(|pi| pi * (1.0 - pi));
-            let mut grad = z.tr_mul(&(t - &p));
+            let mut grad = rows.tr_mul(&(t - &p));
             for j in 1..k {
                 grad[j] -= penalty * beta[j];
             }
-            let info = weighted_gram(z, &w, penalty);
-            let chol = Scaled::factor(info.clone(), n).map_err(|_| {
+            let chol = Scaled::factor(rows.gram(&w, penalty), n).map_err(|_| {
                 Error::degenerate(
                     self.what,
                     "the weighted design is singular (collinear covariates, or fitted \
@@ -174,17 +204,20 @@ impl LogisticRegression {
             // Newton decrement: converged when the quadratic model promises nothing more.
             let decrement = grad.dot(&step);
             if decrement.abs() < 1e-20 * (1.0 + obj.abs()) || step.amax() < 1e-13 {
-                return self.finish(scaled, beta, eta, chol, iteration);
+                self.check_separation(&eta)?;
+                return Ok((beta, iteration));
             }
             let mut s = 1.0;
             let mut accepted = false;
             for _ in 0..30 {
                 let trial = &beta + &step * s;
-                let trial_eta = z * &trial;
-                let trial_obj = objective(&trial, &trial_eta);
+                let trial_eta = rows.mul(&trial);
+                let (trial_ll, trial_p) = log_likelihood(&trial_eta, t);
+                let trial_obj = trial_ll - pen(&trial);
                 if trial_obj >= obj - 1e-12 * obj.abs() {
                     beta = trial;
                     eta = trial_eta;
+                    p = trial_p;
                     obj = trial_obj;
                     accepted = true;
                     break;
@@ -193,8 +226,15 @@ impl LogisticRegression {
             }
             if !accepted {
                 // No ascent along Newton's direction: at the optimum to rounding.
-                let chol = Scaled::factor(weighted_gram(z, &w, penalty), n)?;
-                return self.finish(scaled, beta, eta, chol, iteration);
+                self.check_separation(&eta)?;
+                return Ok((beta, iteration));
+            }
+            // Newton converges quadratically near the optimum: after a full step of at most
+            // 1e-7 (coefficients of unit-RMS columns), the next step would be of order 1e-14.
+            // Stopping here saves the Gram matrix a confirming iteration would cost.
+            if s == 1.0 && step.amax() < 1e-7 {
+                self.check_separation(&eta)?;
+                return Ok((beta, iteration));
             }
         }
         self.check_separation(&eta)?;
@@ -205,22 +245,13 @@ impl LogisticRegression {
         })
     }
 
-    fn finish(
-        &self,
-        scaled: Scaled,
-        beta: DVector<f64>,
-        eta: DVector<f64>,
-        chol: Cholesky<f64, Dyn>,
-        iterations: usize,
-    ) -> Result<LogisticFit> {
-        self.check_separation(&eta)?;
+    fn finish(&self, scaled: Scaled, beta: DVector<f64>, iterations: usize) -> Result<LogisticFit> {
+        let eta = &scaled.z * &beta;
         let fitted = eta.map(sigmoid);
-        // Information at the final point (the Cholesky passed in is from the last Newton
-        // step's start; recompute so that sandwich corrections use the solution's weights).
+        // The information at the solution, for sandwich corrections.
         let w = fitted.map(|p| p * (1.0 - p));
         let n = scaled.z.nrows();
-        let info =
-            Scaled::factor(weighted_gram(&scaled.z, &w, self.ridge * n as f64), n).unwrap_or(chol);
+        let info = Scaled::factor(weighted_gram(&scaled.z, &w, self.ridge * n as f64), n)?;
         let coef = beta.component_div(&scaled.scale);
         Ok(LogisticFit {
             scaled,
@@ -254,9 +285,88 @@ fn separation(what: &str, unit: usize) -> Error {
     )
 }
 
+/// Some row ranges of a design, seen as one matrix (the training rows of a cross-fitting fold
+/// are the design minus one contiguous range): products without copying rows.
+pub(crate) struct RowSet<'a> {
+    z: &'a DMatrix<f64>,
+    ranges: &'a [Range<usize>],
+    len: usize,
+}
+
+impl<'a> RowSet<'a> {
+    pub(crate) fn new(z: &'a DMatrix<f64>, ranges: &'a [Range<usize>]) -> Self {
+        let len = ranges.iter().map(ExactSizeIterator::len).sum();
+        Self { z, ranges, len }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Chunks of at most [`CHUNK`] rows: (row start in the design, offset in the set, length).
+    fn chunks(&self) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for r in self.ranges {
+            let mut s = r.start;
+            while s < r.end {
+                let len = CHUNK.min(r.end - s);
+                out.push((s, at, len));
+                s += len;
+                at += len;
+            }
+        }
+        out
+    }
+
+    /// $Z_S \beta$, the ranges concatenated. Row chunks keep each product's output in cache
+    /// (a column-major product over all rows would stream the output once per column).
+    pub(crate) fn mul(&self, beta: &DVector<f64>) -> DVector<f64> {
+        let parts: Vec<DVector<f64>> = self
+            .chunks()
+            .par_iter()
+            .map(|&(s, _, len)| self.z.rows(s, len) * beta)
+            .collect();
+        let mut out = DVector::zeros(self.len);
+        for ((_, at, len), part) in self.chunks().into_iter().zip(parts) {
+            out.rows_mut(at, len).copy_from(&part);
+        }
+        out
+    }
+
+    /// $Z_S^\top v$ for `v` over the concatenated ranges (chunked, summed in order).
+    pub(crate) fn tr_mul(&self, v: &DVector<f64>) -> DVector<f64> {
+        let parts: Vec<DVector<f64>> = self
+            .chunks()
+            .par_iter()
+            .map(|&(s, at, len)| self.z.rows(s, len).tr_mul(&v.rows(at, len)))
+            .collect();
+        let mut out = DVector::zeros(self.z.ncols());
+        for part in parts {
+            out += part;
+        }
+        out
+    }
+
+    /// $Z_S^\top W Z_S$ plus `penalty` on the non-intercept diagonal.
+    pub(crate) fn gram(&self, w: &DVector<f64>, penalty: f64) -> DMatrix<f64> {
+        let k = self.z.ncols();
+        let mut g = DMatrix::zeros(k, k);
+        let mut at = 0;
+        for r in self.ranges {
+            g += crate::linear::gram(self.z.rows(r.start, r.len()), Some(w.rows(at, r.len())));
+            at += r.len();
+        }
+        for j in 1..k {
+            g[(j, j)] += penalty;
+        }
+        g
+    }
+}
+
 /// $Z^\top W Z$ plus `penalty` on the non-intercept diagonal.
 fn weighted_gram(z: &DMatrix<f64>, w: &DVector<f64>, penalty: f64) -> DMatrix<f64> {
-    let mut g = crate::linear::gram(z, Some(w));
+    let mut g = crate::linear::gram(z.as_view(), Some(w.as_view()));
     for j in 1..g.ncols() {
         g[(j, j)] += penalty;
     }

@@ -123,3 +123,34 @@ fn estimated_propensity_correction_shrinks_the_ipw_se() {
         }
     );
 }
+
+#[test]
+fn fast_cross_fitting_equals_the_generic_path() {
+    use uqforge_causal::aipw_with;
+    use uqforge_causal::nuisance::{LinearOutcome, LogisticPropensity};
+    for known in [false, true] {
+        let trial = nsw(known);
+        for seed in 0..4 {
+            let o = AteOptions {
+                folds: Some(Folds::Random(5)),
+                seed,
+                ..AteOptions::default()
+            };
+            let fast = estimate_ate(&trial, Estimator::Aipw, &o).unwrap();
+            let generic = aipw_with(
+                &trial,
+                &LinearOutcome::default(),
+                &LogisticPropensity::default(),
+                &o,
+            )
+            .unwrap();
+            let (a, b) = (fast.estimate, generic.estimate);
+            assert!(
+                (a.value - b.value).abs() < 1e-9 * b.value.abs(),
+                "{a:?} vs {b:?}"
+            );
+            let (sa, sb) = (a.std_error.unwrap(), b.std_error.unwrap());
+            assert!((sa - sb).abs() < 1e-9 * sb, "{sa} vs {sb}");
+        }
+    }
+}
