@@ -199,6 +199,9 @@ pub(crate) fn nuisance(
     })
 }
 
+/// Per arm of one fold: Gram matrix, $Z^\top y$ and the number of units.
+type ArmStats = [(DMatrix<f64>, DVector<f64>, usize); 2];
+
 /// Cross-fitted least-squares outcome models (per arm) and logistic propensity, fitted without
 /// copying rows: the built-in models' fast path, used by AIPW when no ridge is asked for.
 ///
@@ -256,7 +259,7 @@ pub(crate) fn linear_logistic_cross_fit(
     let tp = DVector::from_iterator(n, order.iter().map(|&i| f64::from(u8::from(t[i]))));
 
     // Least squares per arm from per-fold sufficient statistics.
-    let stats: Vec<[(DMatrix<f64>, DVector<f64>, usize); 2]> = bounds
+    let stats: Vec<ArmStats> = bounds
         .iter()
         .map(|b| {
             [0, 1].map(|a| {

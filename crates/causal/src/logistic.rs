@@ -165,8 +165,9 @@ impl LogisticRegression {
         if x.column(0).iter().all(|&v| v == x[(0, 0)]) && x[(0, 0)] != 0.0 {
             beta[0] = (mean_t / (1.0 - mean_t)).ln() / scaled.z[(0, 0)];
         }
-        let rows = [0..n];
-        let (beta, iterations) = self.newton(&RowSet::new(&scaled.z, &rows), t, beta)?;
+        let all = 0..n;
+        let rows = RowSet::new(&scaled.z, std::slice::from_ref(&all));
+        let (beta, iterations) = self.newton(&rows, t, beta)?;
         self.finish(scaled, beta, iterations)
     }
 
