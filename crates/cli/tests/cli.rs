@@ -406,6 +406,37 @@ fn ate_follows_the_json_contract() {
     assert_eq!(a, json(&run(&line)));
     assert_eq!(a["cross_fit_estimates"].as_array().unwrap().len(), 3);
     assert_eq!(a["seed"], 9);
+    // Diagnostics: overlap weights balance the propensity model's covariates exactly.
+    let d = json(&run(&format!(
+        "{NSW} {NSW_X} --estimator overlap --diagnostics"
+    )));
+    let balance = d["diagnostics"]["balance"].as_array().unwrap();
+    assert_eq!(balance.len(), 8);
+    for b in balance {
+        assert!(b["smd_weighted"].as_f64().unwrap().abs() < 1e-6, "{b}");
+    }
+    assert!(d["diagnostics"]["ess_treated"].as_f64().unwrap() > 100.0);
+    // Strata: the blocked difference in means, checked by hand on a tiny table:
+    // stratum 1 effect 2 (4 units), stratum 2 effect 10 (6 units) -> 0.4 * 2 + 0.6 * 10.
+    let csv =
+        "t,y,s\n1,3,1\n1,3.5,1\n0,1,1\n0,1.5,1\n1,11,2\n1,12,2\n1,13,2\n0,1,2\n0,2,2\n0,3,2\n";
+    let s = json(&uqforge_stdin(
+        &[
+            "ate",
+            "--data",
+            "-",
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--strata",
+            "s",
+            "--estimator",
+            "dim",
+        ],
+        csv,
+    ));
+    assert!((s["ate"].as_f64().unwrap() - 6.8).abs() < 1e-12);
     // IHDP by its short name.
     let ihdp = json(&run(
         "ate --data ihdp:2 --treatment treatment --outcome y_factual --estimator dim",

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 use uqforge_causal::crossfit::Folds;
+use uqforge_causal::diagnostics::{Weighting, diagnostics};
 use uqforge_causal::linear::HcType;
 use uqforge_causal::{AteOptions, Clip, Estimator, SeMethod, Trial, estimate_ate};
 use uqforge_core::{Error, Result};
@@ -47,6 +48,10 @@ pub(crate) struct Args {
     /// Strata (blocks) column: blocked difference in means; indicators for other estimators.
     #[arg(long)]
     strata: Option<String>,
+    /// Add covariate balance (SMD before/after weighting), propensity overlap and effective
+    /// sample sizes to the output.
+    #[arg(long)]
+    diagnostics: bool,
     /// Confidence level of the interval.
     #[arg(long, default_value_t = 0.95)]
     level: f64,
@@ -127,6 +132,16 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         }
     }
     let r = estimate_ate(&trial, estimator, &options)?;
+    let diagnostics = if args.diagnostics {
+        let weighting = if estimator == Estimator::OverlapWeights {
+            Weighting::Overlap
+        } else {
+            Weighting::InverseProbability
+        };
+        Some(diagnostics(&trial, weighting, 0.0, options.clip)?)
+    } else {
+        None
+    };
     let ci = r.estimate.ci.map(|c| [c.lower, c.upper]);
     let se_method = match r.se_method {
         SeMethod::Neyman => "neyman".to_string(),
@@ -166,6 +181,7 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         "bootstrap": bootstrap,
         "bootstrap_failed": failed,
         "seed": args.seed,
+        "diagnostics": diagnostics,
     }))
 }
 
