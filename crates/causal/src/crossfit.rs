@@ -209,8 +209,11 @@ type ArmStats = [(DMatrix<f64>, DVector<f64>, usize); 2];
 /// a contiguous block. Least squares then needs one pass: the training Gram matrix of fold
 /// $k$ is the sum of the other folds' Gram matrices, $G_{-k} = \sum_{f \ne k} G_f$ (and
 /// likewise $Z^\top y$). The propensity of each fold is fitted by Newton's method on the other
-/// folds' rows, warm-started at a fit on a random sixteenth of the units, which is close: two
-/// or three iterations instead of five to seven. The fits are the same as [`nuisance`]'s with [`LinearOutcome`] and
+/// folds' rows, warm-started at a fit on a random sixteenth of the units, with the Hessian of
+/// the whole sample at that point held fixed ([`LogisticRegression::fixed_hessian`]): one Gram
+/// matrix for all folds instead of one per fold and iteration.
+///
+/// [`LogisticRegression::fixed_hessian`]: crate::logistic::LogisticRegression The fits are the same as [`nuisance`]'s with [`LinearOutcome`] and
 /// [`LogisticPropensity`] (scaling does not change an unpenalised fit); a test checks it.
 ///
 /// [`LinearOutcome`]: crate::nuisance::LinearOutcome
@@ -228,19 +231,28 @@ pub(crate) fn linear_logistic_cross_fit(
     let y = trial.outcomes();
     let (n, p) = x.shape();
     let k = check_folds(t, labels)?;
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| (labels[i], usize::from(t[i])));
+    // Counting sort by group g = 2 fold + arm: order[pos[i]] = i, units in increasing order
+    // within each group, so both the gather below and the scatter back stream.
+    let group = |i: usize| 2 * labels[i] + usize::from(t[i]);
+    let mut counts = vec![0usize; 2 * k + 1];
+    for i in 0..n {
+        counts[group(i) + 1] += 1;
+    }
+    for g in 0..2 * k {
+        counts[g + 1] += counts[g];
+    }
     // bounds[f] = [start of arm 0, start of arm 1, end].
-    let mut bounds = vec![[0usize; 3]; k];
-    {
-        let mut at = 0;
-        for (f, b) in bounds.iter_mut().enumerate() {
-            b[0] = at;
-            at += (0..n).filter(|&i| labels[i] == f && !t[i]).count();
-            b[1] = at;
-            at += (0..n).filter(|&i| labels[i] == f && t[i]).count();
-            b[2] = at;
-        }
+    let bounds: Vec<[usize; 3]> = (0..k)
+        .map(|f| [counts[2 * f], counts[2 * f + 1], counts[2 * f + 2]])
+        .collect();
+    let mut next = counts.clone();
+    let mut pos = vec![0usize; n];
+    let mut order = vec![0usize; n];
+    for (i, slot) in pos.iter_mut().enumerate() {
+        let g = group(i);
+        *slot = next[g];
+        order[next[g]] = i;
+        next[g] += 1;
     }
     let mut z = DMatrix::from_element(n, p + 1, 1.0);
     for j in 0..p {
@@ -251,8 +263,10 @@ pub(crate) fn linear_logistic_cross_fit(
                 format!("covariate column {j} is all zero"),
             ));
         }
-        for (i, &src) in order.iter().enumerate() {
-            z[(i, j + 1)] = x[(src, j)] / rms;
+        // Scatter: read the column in order, write into 2K sequential streams.
+        let mut dst = z.column_mut(j + 1);
+        for (i, &v) in x.column(j).iter().enumerate() {
+            dst[pos[i]] = v / rms;
         }
     }
     let yp = DVector::from_iterator(n, order.iter().map(|&i| y[i]));
@@ -323,6 +337,14 @@ pub(crate) fn linear_logistic_cross_fit(
             } else {
                 start
             };
+            // One full-sample Hessian at the warm start serves every fold: fold Hessians differ
+            // from it by O(n^-1/2), so fixed-Hessian iterations converge in a few steps
+            // without a Gram matrix per step (Newton per fold is the fallback).
+            let all = 0..n;
+            let all_rows = RowSet::new(&z, std::slice::from_ref(&all));
+            let p_full = all_rows.mul(&full).map(|eta| 1.0 / (1.0 + (-eta).exp()));
+            let w_full = p_full.map(|q| q * (1.0 - q));
+            let hessian = Scaled::factor(all_rows.gram(&w_full, 0.0), n)?;
             let per_fold: Vec<Result<DVector<f64>>> = bounds
                 .par_iter()
                 .enumerate()
@@ -331,9 +353,18 @@ pub(crate) fn linear_logistic_cross_fit(
                     let rows = RowSet::new(&z, &train);
                     let tt =
                         DVector::from_iterator(rows.len(), (0..b[0]).chain(b[2]..n).map(|i| tp[i]));
-                    let (beta, _) = model
-                        .newton(&rows, &tt, full.clone())
+                    let fitted = model
+                        .fixed_hessian(&rows, &tt, full.clone(), &hessian)
                         .map_err(|e| in_fold(e, f))?;
+                    let beta = match fitted {
+                        Some(beta) => beta,
+                        None => {
+                            model
+                                .newton(&rows, &tt, full.clone())
+                                .map_err(|e| in_fold(e, f))?
+                                .0
+                        }
+                    };
                     Ok((z.rows(b[0], b[2] - b[0]) * beta).map(|eta| 1.0 / (1.0 + (-eta).exp())))
                 })
                 .collect();

@@ -7,6 +7,8 @@
 //! in [`Trial::new`], so that estimators can rely on a binary treatment with both arms present
 //! and on finite numbers.
 
+use std::borrow::Cow;
+
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result, validate};
@@ -240,13 +242,16 @@ impl Trial {
         })
     }
 
-    /// [`Trial::model_covariates`], refusing constant columns (they are collinear with the
-    /// intercept of every model that uses them).
+    /// [`Trial::model_covariates`] (borrowed when there are no strata), refusing constant
+    /// columns (they are collinear with the intercept of every model that uses them).
     ///
     /// # Errors
     /// [`Error::Degenerate`] naming the first constant column.
-    pub fn checked_model_covariates(&self) -> Result<DMatrix<f64>> {
-        let x = self.model_covariates();
+    pub fn checked_model_covariates(&self) -> Result<Cow<'_, DMatrix<f64>>> {
+        let x = match &self.strata {
+            None => Cow::Borrowed(&self.x),
+            Some(_) => Cow::Owned(self.model_covariates()),
+        };
         for (j, col) in x.column_iter().enumerate() {
             if col.iter().all(|&v| v == col[0]) {
                 return Err(Error::degenerate(

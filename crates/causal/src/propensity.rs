@@ -108,7 +108,7 @@ impl Propensities {
         match trial.known_propensity() {
             Some(k) => Ok(Self::from_values(k.to_vector(trial.n()), clip, None)),
             None => {
-                let fit = model.fit(&trial.checked_model_covariates()?, trial.treatment())?;
+                let fit = model.fit(&*trial.checked_model_covariates()?, trial.treatment())?;
                 let raw = fit.fitted().clone();
                 Ok(Self::from_values(raw, clip, Some(fit)))
             }
