@@ -129,6 +129,25 @@ pub(crate) struct Nuisance {
     pub(crate) clipping: Option<ClipReport>,
 }
 
+impl Nuisance {
+    /// Predictions with the propensities clipped as asked, refusing 0 and 1.
+    fn new(
+        mu0: DVector<f64>,
+        mu1: DVector<f64>,
+        raw_e: DVector<f64>,
+        clip: Option<Clip>,
+    ) -> Result<Self> {
+        let props = Propensities::from_values(raw_e, clip, None);
+        Propensities::check_open(&props.e, "propensity predictions")?;
+        Ok(Self {
+            mu0,
+            mu1,
+            e: props.e,
+            clipping: props.report,
+        })
+    }
+}
+
 /// Fit the outcome model per arm and the propensity (unless known), in sample (`folds =
 /// None`) or cross-fitted.
 pub(crate) fn nuisance(
@@ -189,14 +208,7 @@ pub(crate) fn nuisance(
             (m0, m1, e)
         }
     };
-    let props = Propensities::from_values(raw_e, clip, None);
-    Propensities::check_open(&props.e, "propensity predictions")?;
-    Ok(Nuisance {
-        mu0,
-        mu1,
-        e: props.e,
-        clipping: props.report,
-    })
+    Nuisance::new(mu0, mu1, raw_e, clip)
 }
 
 /// Per arm of one fold: Gram matrix, $Z^\top y$ and the number of units.
@@ -225,7 +237,7 @@ pub(crate) fn linear_logistic_cross_fit(
     clip: Option<Clip>,
 ) -> Result<Nuisance> {
     use crate::linear::{Scaled, gram};
-    use crate::logistic::{LogisticRegression, RowSet};
+    use crate::logistic::{LogisticRegression, RowSet, sigmoid};
 
     let t = trial.treatment();
     let y = trial.outcomes();
@@ -342,7 +354,7 @@ pub(crate) fn linear_logistic_cross_fit(
             // without a Gram matrix per step (Newton per fold is the fallback).
             let all = 0..n;
             let all_rows = RowSet::new(&z, std::slice::from_ref(&all));
-            let p_full = all_rows.mul(&full).map(|eta| 1.0 / (1.0 + (-eta).exp()));
+            let p_full = all_rows.mul(&full).map(sigmoid);
             let w_full = p_full.map(|q| q * (1.0 - q));
             let hessian = Scaled::factor(all_rows.gram(&w_full, 0.0), n)?;
             let per_fold: Vec<Result<DVector<f64>>> = bounds
@@ -365,7 +377,7 @@ pub(crate) fn linear_logistic_cross_fit(
                                 .0
                         }
                     };
-                    Ok((z.rows(b[0], b[2] - b[0]) * beta).map(|eta| 1.0 / (1.0 + (-eta).exp())))
+                    Ok((z.rows(b[0], b[2] - b[0]) * beta).map(sigmoid))
                 })
                 .collect();
             let mut e = DVector::zeros(n);
@@ -384,14 +396,7 @@ pub(crate) fn linear_logistic_cross_fit(
         mu1[src] = mu[1][i];
         raw_e[src] = ep[i];
     }
-    let props = Propensities::from_values(raw_e, clip, None);
-    Propensities::check_open(&props.e, "propensity predictions")?;
-    Ok(Nuisance {
-        mu0,
-        mu1,
-        e: props.e,
-        clipping: props.report,
-    })
+    Nuisance::new(mu0, mu1, raw_e, clip)
 }
 
 /// Name the fold in a degenerate-fit error: a rare covariate level can separate the

@@ -266,6 +266,23 @@ impl Trial {
         Ok(x)
     }
 
+    /// The same trial (treatment, covariates, known propensity, strata) with other outcomes,
+    /// e.g. rescaled ones.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] for a wrong length, [`Error::NonFinite`] for NaN.
+    pub fn with_outcomes(&self, y: DVector<f64>) -> Result<Self> {
+        validate::len("outcomes", self.n(), y.len())?;
+        validate::finite("outcomes", y.as_slice())?;
+        Ok(Self {
+            y,
+            t: self.t.clone(),
+            x: self.x.clone(),
+            propensity: self.propensity.clone(),
+            strata: self.strata.clone(),
+        })
+    }
+
     /// The sub-trial of the given units (used by the bootstrap and by cross-fitting).
     ///
     /// # Errors

@@ -81,13 +81,42 @@ pub struct LogisticFit {
     iterations: usize,
 }
 
-fn sigmoid(eta: f64) -> f64 {
+/// The logistic function $\sigma(\eta) = 1/(1 + e^{-\eta})$, without overflow.
+pub(crate) fn sigmoid(eta: f64) -> f64 {
     if eta >= 0.0 {
         1.0 / (1.0 + (-eta).exp())
     } else {
         let e = eta.exp();
         e / (1.0 + e)
     }
+}
+
+/// A point of the iterations: coefficients, linear predictor, probabilities, objective.
+type Point = (DVector<f64>, DVector<f64>, DVector<f64>, f64);
+
+/// Step-halving along `step` from `beta` (objective `obj` there): the first of $1, 1/2, \dots,
+/// 2^{-29}$ whose objective (log-likelihood minus `pen`) does not fall below `obj` beyond
+/// rounding, with the step factor; `None` when none does.
+fn ascend(
+    rows: &RowSet<'_>,
+    t: &DVector<f64>,
+    beta: &DVector<f64>,
+    step: &DVector<f64>,
+    obj: f64,
+    pen: &dyn Fn(&DVector<f64>) -> f64,
+) -> Option<(f64, Point)> {
+    let mut s = 1.0;
+    for _ in 0..30 {
+        let trial = beta + step * s;
+        let eta = rows.mul(&trial);
+        let (ll, p) = log_likelihood(&eta, t);
+        let trial_obj = ll - pen(&trial);
+        if trial_obj >= obj - 1e-12 * obj.abs() {
+            return Some((s, (trial, eta, p, trial_obj)));
+        }
+        s *= 0.5;
+    }
+    None
 }
 
 /// Rows per parallel chunk of the per-unit passes (32 KiB of each vector).
@@ -208,28 +237,12 @@ impl LogisticRegression {
                 self.check_separation(&eta)?;
                 return Ok((beta, iteration));
             }
-            let mut s = 1.0;
-            let mut accepted = false;
-            for _ in 0..30 {
-                let trial = &beta + &step * s;
-                let trial_eta = rows.mul(&trial);
-                let (trial_ll, trial_p) = log_likelihood(&trial_eta, t);
-                let trial_obj = trial_ll - pen(&trial);
-                if trial_obj >= obj - 1e-12 * obj.abs() {
-                    beta = trial;
-                    eta = trial_eta;
-                    p = trial_p;
-                    obj = trial_obj;
-                    accepted = true;
-                    break;
-                }
-                s *= 0.5;
-            }
-            if !accepted {
+            let Some((s, point)) = ascend(rows, t, &beta, &step, obj, &pen) else {
                 // No ascent along Newton's direction: at the optimum to rounding.
                 self.check_separation(&eta)?;
                 return Ok((beta, iteration));
-            }
+            };
+            (beta, eta, p, obj) = point;
             // Newton converges quadratically near the optimum: after a full step of at most
             // 1e-7 (coefficients of unit-RMS columns), the next step would be of order 1e-14.
             // Stopping here saves the Gram matrix a confirming iteration would cost.
@@ -273,23 +286,11 @@ impl LogisticRegression {
                 self.check_separation(&eta)?;
                 return Ok(Some(beta));
             }
-            let mut s = 1.0;
-            let mut accepted = false;
-            for _ in 0..30 {
-                let trial = &beta + &step * s;
-                let trial_eta = rows.mul(&trial);
-                let (trial_ll, trial_p) = log_likelihood(&trial_eta, t);
-                if trial_ll >= ll - 1e-12 * ll.abs() {
-                    (beta, eta, ll, p) = (trial, trial_eta, trial_ll, trial_p);
-                    accepted = true;
-                    break;
-                }
-                s *= 0.5;
-            }
-            if !accepted {
+            let Some((s, point)) = ascend(rows, t, &beta, &step, ll, &|_| 0.0) else {
                 self.check_separation(&eta)?;
                 return Ok(Some(beta));
-            }
+            };
+            (beta, eta, p, ll) = point;
             // Linear convergence at rate r = |step| / |previous step|: after this full step
             // the remaining error is about |step| r / (1 - r); stop when that is below 1e-9.
             let rate = size / previous;
@@ -308,7 +309,9 @@ impl LogisticRegression {
         // The information at the solution, for sandwich corrections.
         let w = fitted.map(|p| p * (1.0 - p));
         let n = scaled.z.nrows();
-        let info = Scaled::factor(weighted_gram(&scaled.z, &w, self.ridge * n as f64), n)?;
+        let all = 0..n;
+        let rows = RowSet::new(&scaled.z, std::slice::from_ref(&all));
+        let info = Scaled::factor(rows.gram(&w, self.ridge * n as f64), n)?;
         let coef = beta.component_div(&scaled.scale);
         Ok(LogisticFit {
             scaled,
@@ -419,15 +422,6 @@ impl<'a> RowSet<'a> {
         }
         g
     }
-}
-
-/// $Z^\top W Z$ plus `penalty` on the non-intercept diagonal.
-fn weighted_gram(z: &DMatrix<f64>, w: &DVector<f64>, penalty: f64) -> DMatrix<f64> {
-    let mut g = crate::linear::gram(z.as_view(), Some(w.as_view()));
-    for j in 1..g.ncols() {
-        g[(j, j)] += penalty;
-    }
-    g
 }
 
 impl LogisticFit {

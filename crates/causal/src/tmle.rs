@@ -39,7 +39,7 @@ use crate::Trial;
 use crate::aipw::cross_fitted;
 use crate::ate::{AteOptions, AteResult, Estimator};
 use crate::crossfit::nuisance;
-use crate::logistic::LogisticRegression;
+use crate::logistic::{LogisticRegression, sigmoid};
 use crate::nuisance::{LogisticPropensity, OutcomeModel, with_intercept};
 
 /// Bound on initial predictions, $[\delta, 1 - \delta]$.
@@ -71,15 +71,6 @@ fn logit(p: f64) -> f64 {
     (p / (1.0 - p)).ln()
 }
 
-fn expit(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
 /// TMLE of the ATE.
 pub(crate) fn tmle(trial: &Trial, o: &AteOptions) -> Result<AteResult> {
     let y = trial.outcomes();
@@ -93,20 +84,7 @@ pub(crate) fn tmle(trial: &Trial, o: &AteOptions) -> Result<AteResult> {
     }
     let range = hi - lo;
     let scaled = y.map(|v| (v - lo) / range);
-    let star = Trial::new(
-        scaled.clone(),
-        trial.treatment().to_vec(),
-        trial.covariates().clone(),
-    )?;
-    let star = match trial.known_propensity() {
-        Some(crate::KnownPropensity::Constant(p)) => star.with_constant_propensity(*p)?,
-        Some(crate::KnownPropensity::PerUnit(p)) => star.with_unit_propensities(p.clone())?,
-        None => star,
-    };
-    let star = match trial.strata() {
-        Some(s) => star.with_strata(s.to_vec())?,
-        None => star,
-    };
+    let star = trial.with_outcomes(scaled.clone())?;
     let x = star.checked_model_covariates()?;
     let t = trial.treatment();
     let propensity = LogisticPropensity {
@@ -127,8 +105,8 @@ pub(crate) fn tmle(trial: &Trial, o: &AteOptions) -> Result<AteResult> {
         });
         let offset = DVector::from_fn(n, |i, _| logit(if t[i] { nu.mu1[i] } else { nu.mu0[i] }));
         let eps = fluctuate(&scaled, &offset, &h)?;
-        let q1 = DVector::from_fn(n, |i, _| expit(logit(nu.mu1[i]) + eps / nu.e[i]));
-        let q0 = DVector::from_fn(n, |i, _| expit(logit(nu.mu0[i]) - eps / (1.0 - nu.e[i])));
+        let q1 = DVector::from_fn(n, |i, _| sigmoid(logit(nu.mu1[i]) + eps / nu.e[i]));
+        let q0 = DVector::from_fn(n, |i, _| sigmoid(logit(nu.mu0[i]) - eps / (1.0 - nu.e[i])));
         let phi = DVector::from_fn(n, |i, _| {
             let qt = if t[i] { q1[i] } else { q0[i] };
             range * (h[i] * (scaled[i] - qt) + q1[i] - q0[i])
@@ -164,7 +142,7 @@ fn fluctuate(y: &DVector<f64>, offset: &DVector<f64>, h: &DVector<f64>) -> Resul
     for _ in 0..100 {
         let (mut g, mut info) = (0.0, 0.0);
         for ((&yi, &o), &hi) in y.iter().zip(offset.iter()).zip(h.iter()) {
-            let q = expit(o + eps * hi);
+            let q = sigmoid(o + eps * hi);
             g += hi * (yi - q);
             info += hi * hi * q * (1.0 - q);
         }

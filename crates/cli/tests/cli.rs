@@ -367,6 +367,13 @@ fn sobol_bad_input_is_one_line() {
 }
 
 const NSW: &str = "ate --data lalonde --treatment treat --outcome re78";
+
+/// `uqforge ate --data - --treatment t --outcome y` plus `rest`, on the CSV `csv`.
+fn ate_stdin(rest: &str, csv: &str) -> Output {
+    let mut args = vec!["ate", "--data", "-", "--treatment", "t", "--outcome", "y"];
+    args.extend(rest.split_whitespace());
+    uqforge_stdin(&args, csv)
+}
 const NSW_X: &str = "--covariates age,educ,black,hisp,married,nodegr,re74,re75";
 
 #[test]
@@ -420,22 +427,7 @@ fn ate_follows_the_json_contract() {
     // stratum 1 effect 2 (4 units), stratum 2 effect 10 (6 units) -> 0.4 * 2 + 0.6 * 10.
     let csv =
         "t,y,s\n1,3,1\n1,3.5,1\n0,1,1\n0,1.5,1\n1,11,2\n1,12,2\n1,13,2\n0,1,2\n0,2,2\n0,3,2\n";
-    let s = json(&uqforge_stdin(
-        &[
-            "ate",
-            "--data",
-            "-",
-            "--treatment",
-            "t",
-            "--outcome",
-            "y",
-            "--strata",
-            "s",
-            "--estimator",
-            "dim",
-        ],
-        csv,
-    ));
+    let s = json(&ate_stdin("--strata s --estimator dim", csv));
     assert!((s["ate"].as_f64().unwrap() - 6.8).abs() < 1e-12);
     // IHDP by its short name.
     let ihdp = json(&run(
@@ -474,53 +466,13 @@ fn ate_bad_input_is_one_line() {
     }
     // A constant covariate and a separating one.
     let csv = "t,y,c,s\n1,3,1,5\n1,4,1,6\n1,5,1,7\n0,1,1,1\n0,2,1,2\n0,0,1,3\n";
-    let err = failure(&uqforge_stdin(
-        &[
-            "ate",
-            "--data",
-            "-",
-            "--treatment",
-            "t",
-            "--outcome",
-            "y",
-            "--covariates",
-            "c",
-            "--estimator",
-            "lin",
-        ],
-        csv,
-    ));
+    let err = failure(&ate_stdin("--covariates c --estimator lin", csv));
     assert!(err.contains("constant"), "{err}");
-    let err = failure(&uqforge_stdin(
-        &[
-            "ate",
-            "--data",
-            "-",
-            "--treatment",
-            "t",
-            "--outcome",
-            "y",
-            "--covariates",
-            "s",
-            "--estimator",
-            "ipw",
-        ],
-        csv,
-    ));
+    let err = failure(&ate_stdin("--covariates s --estimator ipw", csv));
     assert!(err.contains("separation"), "{err}");
     // A missing outcome.
-    let err = failure(&uqforge_stdin(
-        &[
-            "ate",
-            "--data",
-            "-",
-            "--treatment",
-            "t",
-            "--outcome",
-            "y",
-            "--estimator",
-            "dim",
-        ],
+    let err = failure(&ate_stdin(
+        "--estimator dim",
         "t,y\n1,3\n1,NA\n0,1\n0,2\n1,4\n0,5\n",
     ));
     assert!(err.contains("`y`"), "{err}");
