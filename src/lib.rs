@@ -11,5 +11,8 @@ pub use uqforge_datasets as datasets;
 #[cfg(feature = "sensitivity")]
 #[doc(inline)]
 pub use uqforge_sensitivity as sensitivity;
+#[cfg(feature = "transport")]
+#[doc(inline)]
+pub use uqforge_transport as transport;
 
 pub use uqforge_core::{Error, Estimate, Interval, Model, Result};

@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod assignment;
+pub mod cost;
+pub mod measure;
+pub mod network_simplex;
+pub mod one_d;
+pub mod plan;
+pub mod sliced;
+
+pub use cost::GroundCost;
+pub use measure::{Balance, DiscreteMeasure};
+pub use network_simplex::{ExactOptions, ExactTransport, exact};
+pub use plan::PlanEntry;
