@@ -2,10 +2,12 @@
 
 pub mod assignment;
 pub mod cost;
+mod fast_exp;
 pub mod measure;
 pub mod network_simplex;
 pub mod one_d;
 pub mod plan;
+pub mod sinkhorn;
 pub mod sliced;
 
 pub use cost::GroundCost;

@@ -1,0 +1,795 @@
+//! Entropic optimal transport by Sinkhorn's algorithm, in the log domain with epsilon scaling,
+//! and by plain scaling when that is numerically safe.
+//!
+//! # Why regularise
+//! Exact transport is a linear programme: its solution is a sparse vertex that jumps when the
+//! data move, and it costs a network simplex. Adding entropy,
+//!
+//! $$ \mathcal T_\varepsilon = \min_{\pi \in \Pi(a, b)} \langle C, \pi\rangle
+//!    + \varepsilon \thinspace \mathrm{KL}(\pi \thinspace|\thinspace a \otimes b) , $$
+//!
+//! makes the problem strictly convex and smooth in the data, and its solution has the form
+//! $\pi_{ij} = a_i b_j \exp\big((f_i + g_j - C_{ij})/\varepsilon\big)$ for dual potentials
+//! $f, g$. (The plan is the same as POT's, whose entropy term $-\varepsilon H(\pi)$ differs
+//! from this one by a constant on $\Pi(a, b)$.) As $\varepsilon \to 0$ the plan tends to an
+//! exact optimal plan and $f, g$ to Kantorovich potentials; the transport cost
+//! $\langle C, \pi_\varepsilon\rangle$ exceeds the exact cost by $O(\varepsilon \log(nm))$.
+//!
+//! # Sinkhorn's iterations
+//! Alternately make one marginal exact:
+//!
+//! $$ g_j \leftarrow -\varepsilon \log \sum_i a_i e^{(f_i - C_{ij})/\varepsilon} ,
+//!    \qquad f_i \leftarrow -\varepsilon \log \sum_j b_j e^{(g_j - C_{ij})/\varepsilon} . $$
+//!
+//! **Plain scaling** stores the kernel $K = e^{-C/\varepsilon}$ and iterates on
+//! $u = a \odot e^{f/\varepsilon}$, $v = b \odot e^{g/\varepsilon}$: $v = b / K^\top u$,
+//! $u = a / K v$, two matrix–vector products per iteration. It breaks when
+//! $C_{ij}/\varepsilon$ exceeds about 700: $K$ underflows to zero and $u, v$ overflow. This is
+//! POT's "numerical errors" at small regularisation; here it is detected and reported as an
+//! error, never returned as NaN.
+//!
+//! **Log domain** evaluates the updates as log-sum-exps, subtracting the maximum first, so no
+//! term overflows for any $\varepsilon$. It costs $nm$ exponentials per half-iteration
+//! (a vectorised $e^x$, see `fast_exp`). Convergence slows down like $1/\varepsilon$, so the
+//! solver runs **epsilon scaling**: it starts at $\varepsilon_0 = \max C - \min C$ and halves
+//! $\varepsilon$, warm-starting each stage from the previous potentials and running each
+//! intermediate stage to a marginal error of $10^{-4}$, until the target $\varepsilon$, which
+//! is run to the requested tolerance (Schmitzer 2019). Each stage over-relaxes the updates
+//! once it has measured its own linear rate $\rho$, with $\omega = 2/(1 + \sqrt{1 - \rho})$
+//! (Thibault et al. 2017). Measured on 100 standardised
+//! Gaussian points at $\varepsilon = 0.01$ (cost range 33) to an $L^1$ error of $10^{-6}$: a
+//! looser stage tolerance of $10^{-2}$ needed 12 399 iterations, $10^{-4}$ needs 1 429.
+//! Below about $10^{-3}$ of the cost range, convergence to $10^{-9}$ takes tens of thousands
+//! of iterations (Sinkhorn's rate degrades like $1/\varepsilon$): ask for the tolerance you
+//! need.
+//!
+//! **Convergence** is measured on the marginals: after a $g$ update the column sums are exact,
+//! and the row-sum error $\sum_i |\sum_j \pi_{ij} - a_i|$ (the $L^1$ norm, total mass
+//! misplaced) comes for free from the next $f$ update. The returned `marginal_error` is
+//! recomputed from the returned plan (largest absolute violation over rows and columns).
+//!
+//! ```
+//! use nalgebra::DMatrix;
+//! use uqforge_transport::sinkhorn::{sinkhorn_matrix, SinkhornOptions};
+//! let cost = DMatrix::from_row_slice(2, 2, &[0.0, 1.0, 1.0, 0.0]);
+//! let options = SinkhornOptions { epsilon: 0.01, ..SinkhornOptions::default() };
+//! let ot = sinkhorn_matrix(&[0.5, 0.5], &[0.5, 0.5], &cost, &options).unwrap();
+//! assert!(ot.cost < 1e-12); // mass stays put up to e^{-1/0.01}
+//! assert!(ot.marginal_error < 1e-9);
+//! ```
+//!
+//! # References
+//! - M. Cuturi, "Sinkhorn distances: lightspeed computation of optimal transport", NeurIPS 2013.
+//! - B. Schmitzer, "Stabilized sparse scaling algorithms for entropy regularized transport
+//!   problems", SIAM J. Scientific Computing 41(3), 2019.
+//! - G. Peyré, M. Cuturi, *Computational Optimal Transport*, 2019, chapter 4.
+//! - A. Thibault, L. Chizat, C. Dossal, N. Papadakis, "Overrelaxed Sinkhorn–Knopp algorithm
+//!   for regularized optimal transport", Algorithms 14(5), 2021 (arXiv:1711.01851, 2017).
+//! - T. Lehmann, M.-K. von Renesse, A. Sambale, A. Uschmajew, "A note on overrelaxation in the
+//!   Sinkhorn algorithm", Optimization Letters 16, 2022.
+
+use nalgebra::DMatrix;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use uqforge_core::{Error, Result, validate};
+
+use crate::cost::{GroundCost, check_cost};
+use crate::fast_exp::exp;
+use crate::measure::{Balance, DiscreteMeasure};
+
+/// Which Sinkhorn iteration to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SinkhornMethod {
+    /// Plain scaling when $(\max C - \min C)/\varepsilon \le 500$ (no kernel entry below
+    /// $e^{-500}$) and it succeeds, else the log domain.
+    Auto,
+    /// Log-sum-exp updates with epsilon scaling: stable for every $\varepsilon > 0$.
+    Log,
+    /// Kernel scaling: fastest; an error when a point's whole kernel row or column underflows
+    /// to zero or the scalings overflow, and typically no convergence within the iteration
+    /// limit when $(\max C - \min C)/\varepsilon$ is in the thousands.
+    Plain,
+}
+
+/// Settings of [`sinkhorn_matrix`] and [`sinkhorn`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SinkhornOptions {
+    /// Regularisation $\varepsilon > 0$, in units of the cost (POT's `reg`). Default 0.1.
+    pub epsilon: f64,
+    /// Stop when the $L^1$ marginal error is below this (default $10^{-9}$).
+    pub tolerance: f64,
+    /// Iteration limit over all stages (default 100 000).
+    pub max_iterations: usize,
+    /// Iteration (default [`SinkhornMethod::Auto`]).
+    pub method: SinkhornMethod,
+    /// Mass-balance rule.
+    pub balance: Balance,
+}
+
+impl Default for SinkhornOptions {
+    fn default() -> Self {
+        Self {
+            epsilon: 0.1,
+            tolerance: 1e-9,
+            max_iterations: 100_000,
+            method: SinkhornMethod::Auto,
+            balance: Balance::default(),
+        }
+    }
+}
+
+/// An entropic plan with its costs and potentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntropicTransport {
+    /// The $n \times m$ plan $\pi$.
+    pub plan: DMatrix<f64>,
+    /// Transport cost $\langle C, \pi\rangle$ (without the entropy term).
+    pub cost: f64,
+    /// Regularised objective $\langle f, a\rangle + \langle g, b\rangle$, equal to
+    /// $\langle C, \pi\rangle + \varepsilon \thinspace \mathrm{KL}(\pi | a \otimes b)$ at
+    /// convergence.
+    pub entropic_cost: f64,
+    /// Source potentials $f$.
+    pub source_potential: Vec<f64>,
+    /// Target potentials $g$.
+    pub target_potential: Vec<f64>,
+    /// Sinkhorn iterations (one $f$ and one $g$ update each), over all stages.
+    pub iterations: usize,
+    /// Largest absolute violation of the marginals by `plan`.
+    pub marginal_error: f64,
+    /// The regularisation used.
+    pub epsilon: f64,
+    /// The iteration that produced the result ([`SinkhornMethod::Log`] or
+    /// [`SinkhornMethod::Plain`]).
+    pub method: SinkhornMethod,
+}
+
+/// Entropic transport between two measures for a ground cost.
+///
+/// # Errors
+/// Those of [`GroundCost::matrix`] and [`sinkhorn_matrix`].
+pub fn sinkhorn(
+    source: &DiscreteMeasure,
+    target: &DiscreteMeasure,
+    cost: GroundCost,
+    options: &SinkhornOptions,
+) -> Result<EntropicTransport> {
+    let c = cost.matrix(source.points(), target.points())?;
+    sinkhorn_matrix(
+        source.weights().as_slice(),
+        target.weights().as_slice(),
+        &c,
+        options,
+    )
+}
+
+/// Entropic transport for weights `a` (rows of `cost`) and `b` (columns).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for $\varepsilon \le 0$ or a bad tolerance; the weight and cost
+/// errors of [`crate::network_simplex::network_simplex`]; [`Error::DidNotConverge`] at the
+/// iteration limit; [`Error::Degenerate`] when [`SinkhornMethod::Plain`] under- or overflows.
+pub fn sinkhorn_matrix(
+    a: &[f64],
+    b: &[f64],
+    cost: &DMatrix<f64>,
+    options: &SinkhornOptions,
+) -> Result<EntropicTransport> {
+    validate::positive("epsilon", options.epsilon)?;
+    validate::positive("tolerance", options.tolerance)?;
+    check_cost(cost)?;
+    validate::len(
+        "source weights (rows of the cost matrix)",
+        cost.nrows(),
+        a.len(),
+    )?;
+    validate::len(
+        "target weights (columns of the cost matrix)",
+        cost.ncols(),
+        b.len(),
+    )?;
+    let (a, b) = options.balance.apply(a, b)?;
+    let (lo, hi) = cost
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &c| {
+            (l.min(c), h.max(c))
+        });
+    let range = hi - lo;
+    let plain_is_safe = range / options.epsilon <= 500.0;
+    let (f, g, iterations, method) = match options.method {
+        SinkhornMethod::Plain => {
+            let (f, g, it) = plain(&a, &b, cost, lo, range, options)?;
+            (f, g, it, SinkhornMethod::Plain)
+        }
+        SinkhornMethod::Auto if plain_is_safe => match plain(&a, &b, cost, lo, range, options) {
+            Ok((f, g, it)) => (f, g, it, SinkhornMethod::Plain),
+            Err(Error::Degenerate { .. }) => {
+                let (f, g, it) = log_domain(&a, &b, cost, range, options)?;
+                (f, g, it, SinkhornMethod::Log)
+            }
+            Err(e) => return Err(e),
+        },
+        _ => {
+            let (f, g, it) = log_domain(&a, &b, cost, range, options)?;
+            (f, g, it, SinkhornMethod::Log)
+        }
+    };
+    Ok(finish(
+        &a,
+        &b,
+        cost,
+        f,
+        g,
+        iterations,
+        options.epsilon,
+        method,
+    ))
+}
+
+/// `log a` with `-inf` for zero weights (their terms vanish from every sum).
+fn logs(w: &[f64]) -> Vec<f64> {
+    w.iter().map(|v| v.ln()).collect()
+}
+
+/// $g_j = -\varepsilon \log \sum_i a_i e^{(f_i - C_{ij})/\varepsilon}$, parallel over columns.
+fn update_columns(log_a: &[f64], f: &[f64], cost: &DMatrix<f64>, eps: f64, g: &mut [f64]) {
+    let n = cost.nrows();
+    let shift: Vec<f64> = log_a.iter().zip(f).map(|(la, fi)| la + fi / eps).collect();
+    g.par_iter_mut()
+        .zip(cost.as_slice().par_chunks_exact(n))
+        .for_each(|(gj, col)| {
+            let inv = 1.0 / eps;
+            let mx = col
+                .iter()
+                .zip(&shift)
+                .fold(f64::NEG_INFINITY, |m, (c, s)| m.max(s - c * inv));
+            let sum: f64 = col
+                .iter()
+                .zip(&shift)
+                .map(|(c, s)| exp(s - c * inv - mx))
+                .sum();
+            *gj = -eps * (mx + sum.ln());
+        });
+}
+
+/// $f_i = -\varepsilon \log \sum_j b_j e^{(g_j - C_{ij})/\varepsilon}$, parallel over blocks of
+/// rows (each block walks the columns, reading the column-major matrix contiguously).
+fn update_rows(log_b: &[f64], g: &[f64], cost: &DMatrix<f64>, eps: f64, f: &mut [f64]) {
+    const BLOCK: usize = 256;
+    let n = cost.nrows();
+    let data = cost.as_slice();
+    let shift: Vec<f64> = log_b.iter().zip(g).map(|(lb, gj)| lb + gj / eps).collect();
+    let inv = 1.0 / eps;
+    f.par_chunks_mut(BLOCK).enumerate().for_each(|(blk, out)| {
+        let r0 = blk * BLOCK;
+        let len = out.len();
+        let mut mx = vec![f64::NEG_INFINITY; len];
+        for (j, s) in shift.iter().enumerate() {
+            let col = &data[j * n + r0..j * n + r0 + len];
+            for (m, c) in mx.iter_mut().zip(col) {
+                *m = m.max(s - c * inv);
+            }
+        }
+        let mut sum = vec![0.0; len];
+        for (j, s) in shift.iter().enumerate() {
+            let col = &data[j * n + r0..j * n + r0 + len];
+            for ((acc, c), m) in sum.iter_mut().zip(col).zip(&mx) {
+                *acc += exp(s - c * inv - m);
+            }
+        }
+        for ((o, m), s) in out.iter_mut().zip(&mx).zip(&sum) {
+            *o = -eps * (m + s.ln());
+        }
+    });
+}
+
+/// Log-domain iterations with epsilon scaling; returns $f$, $g$ and the iteration count.
+fn log_domain(
+    a: &[f64],
+    b: &[f64],
+    cost: &DMatrix<f64>,
+    range: f64,
+    options: &SinkhornOptions,
+) -> Result<(Vec<f64>, Vec<f64>, usize)> {
+    let (log_a, log_b) = (logs(a), logs(b));
+    let (n, m) = cost.shape();
+    let mut f = vec![0.0; n];
+    let mut g = vec![0.0; m];
+    let mut stages = Vec::new();
+    let mut e = range.max(options.epsilon);
+    while e > options.epsilon {
+        stages.push((e, 1e-4_f64.max(options.tolerance)));
+        e *= 0.5;
+    }
+    stages.push((options.epsilon, options.tolerance));
+    let mut iterations = 0;
+    let mut error = f64::INFINITY;
+    let mut f_fit = vec![0.0; n];
+    let mut g_fit = vec![0.0; m];
+    for (eps, tolerance) in stages {
+        let mut relax = OverRelaxation::new();
+        loop {
+            if iterations >= options.max_iterations {
+                return Err(Error::DidNotConverge {
+                    what: "log-domain Sinkhorn (marginal error)".into(),
+                    iterations,
+                    residual: error,
+                });
+            }
+            let omega = relax.omega;
+            update_columns(&log_a, &f, cost, eps, &mut g_fit);
+            relax_into(&mut g, &g_fit, omega);
+            update_rows(&log_b, &g, cost, eps, &mut f_fit);
+            iterations += 1;
+            // Row sums of the plan (f, g) are a_i exp((f_i - f_fit_i) / eps); its column sums
+            // are exact when omega = 1.
+            error = a
+                .iter()
+                .zip(&f)
+                .zip(&f_fit)
+                .map(|((ai, fi), ff)| ai * (((fi - ff) / eps).exp() - 1.0).abs())
+                .sum();
+            if !error.is_finite() {
+                return Err(Error::degenerate(
+                    "log-domain Sinkhorn",
+                    "non-finite marginal error (please report: the log domain should not overflow)",
+                ));
+            }
+            if error <= tolerance && omega == 1.0 {
+                // (f, g) is the measured pair: columns exact, rows within tolerance.
+                break;
+            }
+            relax.observe(error, tolerance);
+            relax_into(&mut f, &f_fit, omega);
+        }
+    }
+    Ok((f, g, iterations))
+}
+
+/// `x <- (1 - omega) x + omega fit`.
+fn relax_into(x: &mut [f64], fit: &[f64], omega: f64) {
+    if omega == 1.0 {
+        x.copy_from_slice(fit);
+    } else {
+        for (xi, fi) in x.iter_mut().zip(fit) {
+            *xi += omega * (fi - *xi);
+        }
+    }
+}
+
+/// Over-relaxation of the Sinkhorn updates, $f \leftarrow (1-\omega) f + \omega F(g)$
+/// (Thibault et al. 2017; Lehmann et al. 2021). Plain Sinkhorn converges linearly with a rate
+/// $\rho$ that tends to one as $\varepsilon \to 0$; as for successive over-relaxation of a
+/// Gauss–Seidel sweep, $\omega = 2/(1 + \sqrt{1 - \rho})$ turns it into about
+/// $1 - \sqrt{1 - \rho}$. The rate is measured over iterations 10 to 20 of each stage;
+/// $\omega$ returns to one for good if the error grows tenfold, and before stopping (so
+/// that the measured pair has exact column sums).
+struct OverRelaxation {
+    omega: f64,
+    iteration: usize,
+    error_at_10: f64,
+    best: f64,
+    disabled: bool,
+}
+
+impl OverRelaxation {
+    fn new() -> Self {
+        Self {
+            omega: 1.0,
+            iteration: 0,
+            error_at_10: f64::NAN,
+            best: f64::INFINITY,
+            disabled: false,
+        }
+    }
+
+    fn observe(&mut self, error: f64, tolerance: f64) {
+        self.iteration += 1;
+        self.best = self.best.min(error);
+        if error <= tolerance || error > 10.0 * self.best {
+            self.omega = 1.0;
+            self.disabled |= error > 10.0 * self.best;
+            return;
+        }
+        if self.iteration == 10 {
+            self.error_at_10 = error;
+        } else if self.iteration == 20 && !self.disabled {
+            let rate = (error / self.error_at_10).powf(0.1);
+            if rate < 1.0 {
+                self.omega = (2.0 / (1.0 + (1.0 - rate).sqrt())).min(1.9);
+            }
+        }
+    }
+}
+
+/// Plain scaling iterations on $u$, $v$; returns the potentials and the iteration count.
+fn plain(
+    a: &[f64],
+    b: &[f64],
+    cost: &DMatrix<f64>,
+    lo: f64,
+    range: f64,
+    options: &SinkhornOptions,
+) -> Result<(Vec<f64>, Vec<f64>, usize)> {
+    let eps = options.epsilon;
+    let (n, m) = cost.shape();
+    let failure = || {
+        Error::degenerate(
+            "plain Sinkhorn scaling",
+            format!(
+                "the kernel exp(-C/epsilon) under- or overflows at epsilon = {eps} (cost range \
+                 {range:.3e}); use the log-domain solver"
+            ),
+        )
+    };
+    // exp(-(C - min C)/eps) lies in [0, 1]. Entries beyond a ratio of about 745 underflow to
+    // zero, which is harmless for far pairs, but a point of positive mass whose whole row (or
+    // column) underflowed can never be matched.
+    let kernel = cost.map(|c| (-(c - lo) / eps).exp());
+    let k = kernel.as_slice();
+    let empty_column = k
+        .chunks_exact(n)
+        .zip(b)
+        .any(|(col, bj)| *bj > 0.0 && col.iter().zip(a).all(|(kij, ai)| *kij == 0.0 || *ai == 0.0));
+    let empty_row =
+        (0..n).any(|i| a[i] > 0.0 && (0..m).all(|j| k[j * n + i] == 0.0 || b[j] == 0.0));
+    if empty_column || empty_row {
+        return Err(failure());
+    }
+    let mut u = vec![1.0; n];
+    let mut v = vec![0.0; m];
+    let mut kv = vec![0.0; n];
+    let mut error = f64::INFINITY;
+    let mut iterations = 0;
+    while iterations < options.max_iterations {
+        // v = b / K^T u, parallel over columns (contiguous).
+        v.par_iter_mut()
+            .zip(k.par_chunks_exact(n))
+            .zip(b)
+            .for_each(|((vj, col), bj)| {
+                let s: f64 = col.iter().zip(&u).map(|(kij, ui)| kij * ui).sum();
+                *vj = bj / s;
+            });
+        // K v, parallel over blocks of rows.
+        kv.par_chunks_mut(256).enumerate().for_each(|(blk, out)| {
+            let r0 = blk * 256;
+            out.fill(0.0);
+            for (j, vj) in v.iter().enumerate() {
+                let col = &k[j * n + r0..j * n + r0 + out.len()];
+                for (o, kij) in out.iter_mut().zip(col) {
+                    *o += kij * vj;
+                }
+            }
+        });
+        iterations += 1;
+        // Row sums of diag(u) K diag(v) are u_i (K v)_i.
+        error = u
+            .iter()
+            .zip(&kv)
+            .zip(a)
+            .map(|((ui, s), ai)| (ui * s - ai).abs())
+            .sum();
+        for ((ui, s), ai) in u.iter_mut().zip(&kv).zip(a) {
+            *ui = ai / s;
+        }
+        if !error.is_finite() || u.iter().chain(&v).any(|x| !x.is_finite()) {
+            return Err(failure());
+        }
+        if error <= options.tolerance {
+            break;
+        }
+    }
+    if error > options.tolerance {
+        return Err(Error::DidNotConverge {
+            what: "plain Sinkhorn (marginal error)".into(),
+            iterations,
+            residual: error,
+        });
+    }
+    // Columns: v was computed from the previous u; recompute so that columns are exact.
+    v.par_iter_mut()
+        .zip(k.par_chunks_exact(n))
+        .zip(b)
+        .for_each(|((vj, col), bj)| {
+            let s: f64 = col.iter().zip(&u).map(|(kij, ui)| kij * ui).sum();
+            *vj = bj / s;
+        });
+    // pi_ij = u_i K_ij v_j = a_i b_j exp((f_i + g_j - C_ij)/eps), so f_i + g_j =
+    // eps log(u_i / a_i) + eps log(v_j / b_j) + min C; zero weights leave 0/0,
+    // so their potentials come from the log-domain formulas (they do not affect the plan).
+    let potential = |s: &[f64], w: &[f64]| -> Vec<f64> {
+        s.iter()
+            .zip(w)
+            .map(|(x, wi)| if *wi > 0.0 { eps * (x / wi).ln() } else { 0.0 })
+            .collect()
+    };
+    let mut f = potential(&u, a);
+    let mut g = potential(&v, b);
+    g.iter_mut().for_each(|x| *x += lo);
+    if b.contains(&0.0) {
+        let mut exact = vec![0.0; m];
+        update_columns(&logs(a), &f, cost, eps, &mut exact);
+        for ((gj, bj), e) in g.iter_mut().zip(b).zip(exact) {
+            if *bj == 0.0 {
+                *gj = e;
+            }
+        }
+    }
+    if a.contains(&0.0) {
+        let mut exact = vec![0.0; n];
+        update_rows(&logs(b), &g, cost, eps, &mut exact);
+        for ((fi, ai), e) in f.iter_mut().zip(a).zip(exact) {
+            if *ai == 0.0 {
+                *fi = e;
+            }
+        }
+    }
+    Ok((f, g, iterations))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    a: &[f64],
+    b: &[f64],
+    cost: &DMatrix<f64>,
+    f: Vec<f64>,
+    g: Vec<f64>,
+    iterations: usize,
+    epsilon: f64,
+    method: SinkhornMethod,
+) -> EntropicTransport {
+    let (n, m) = cost.shape();
+    let mut plan = DMatrix::zeros(n, m);
+    plan.as_mut_slice()
+        .par_chunks_exact_mut(n)
+        .zip(cost.as_slice().par_chunks_exact(n))
+        .enumerate()
+        .for_each(|(j, (out, col))| {
+            for (i, (p, c)) in out.iter_mut().zip(col).enumerate() {
+                *p = if a[i] > 0.0 && b[j] > 0.0 {
+                    a[i] * b[j] * ((f[i] + g[j] - c) / epsilon).exp()
+                } else {
+                    0.0
+                };
+            }
+        });
+    let transport_cost = plan.iter().zip(cost.iter()).map(|(p, c)| p * c).sum();
+    let rows = plan.column_sum();
+    let cols = plan.row_sum();
+    let marginal_error = rows
+        .iter()
+        .zip(a)
+        .map(|(r, ai)| (r - ai).abs())
+        .chain(cols.iter().zip(b).map(|(c, bj)| (c - bj).abs()))
+        .fold(0.0, f64::max);
+    let entropic_cost = a
+        .iter()
+        .zip(&f)
+        .filter(|(w, _)| **w > 0.0)
+        .map(|(w, p)| w * p)
+        .sum::<f64>()
+        + b.iter()
+            .zip(&g)
+            .filter(|(w, _)| **w > 0.0)
+            .map(|(w, p)| w * p)
+            .sum::<f64>();
+    EntropicTransport {
+        plan,
+        cost: transport_cost,
+        entropic_cost,
+        source_potential: f,
+        target_potential: g,
+        iterations,
+        marginal_error,
+        epsilon,
+        method,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network_simplex::{ExactOptions, network_simplex};
+    use uqforge_core::rng::{rng_from_seed, standard_normal};
+
+    fn standardised_gaussians(n: usize, seed: u64) -> DMatrix<f64> {
+        // N(0, I) against N((4, 0), I), both standardised together: costs up to about 60.
+        let mut rng = rng_from_seed(seed);
+        let mut x = DMatrix::from_fn(2 * n, 2, |i, k| {
+            standard_normal(&mut rng) + if i >= n && k == 0 { 4.0 } else { 0.0 }
+        });
+        for mut col in x.column_iter_mut() {
+            let mean = col.mean();
+            let sd = col.variance().sqrt();
+            col.apply(|v| *v = (*v - mean) / sd);
+        }
+        let (xs, ys) = (x.rows(0, n).into_owned(), x.rows(n, n).into_owned());
+        GroundCost::SqEuclidean.matrix(&xs, &ys).unwrap()
+    }
+
+    #[test]
+    fn two_by_two_closed_form() {
+        // Uniform marginals: pi = [[p, 1/2 - p], [1/2 - p, p]] and the first-order condition
+        // of the KL problem gives (p / (1/2 - p))^2 = exp((C01 + C10 - C00 - C11) / eps).
+        let c = DMatrix::from_row_slice(2, 2, &[0.3, 1.0, 0.9, 0.1]);
+        for method in [SinkhornMethod::Log, SinkhornMethod::Plain] {
+            let eps = 0.7;
+            let o = SinkhornOptions {
+                epsilon: eps,
+                tolerance: 1e-14,
+                method,
+                ..SinkhornOptions::default()
+            };
+            let ot = sinkhorn_matrix(&[0.5, 0.5], &[0.5, 0.5], &c, &o).unwrap();
+            let r = ((1.0 + 0.9 - 0.3 - 0.1) / (2.0 * eps)).exp();
+            let p = 0.5 * r / (1.0 + r);
+            assert!(
+                (ot.plan[(0, 0)] - p).abs() < 1e-13,
+                "{method:?}: {} vs {p}",
+                ot.plan[(0, 0)]
+            );
+            assert!((ot.plan[(0, 1)] - (0.5 - p)).abs() < 1e-13);
+            // Regularised objective = <C, pi> + eps KL(pi | a x b).
+            let kl: f64 = ot.plan.iter().map(|q| q * (q / 0.25).ln()).sum();
+            assert!((ot.entropic_cost - (ot.cost + eps * kl)).abs() < 1e-12);
+            assert_eq!(ot.method, method);
+        }
+    }
+
+    #[test]
+    fn converges_to_the_exact_cost_as_epsilon_vanishes() {
+        let c = standardised_gaussians(80, 3);
+        let w = vec![1.0 / 80.0; 80];
+        let exact = network_simplex(&w, &w, &c, &ExactOptions::default())
+            .unwrap()
+            .cost;
+        let scale = c.max();
+        let mut last = f64::INFINITY;
+        for rel in [1e-1, 1e-2, 1e-3] {
+            // Sinkhorn's linear rate degrades as eps shrinks: a looser tolerance at 1e-3.
+            let tolerance = if rel < 5e-3 { 1e-6 } else { 1e-9 };
+            let o = SinkhornOptions {
+                epsilon: rel * scale,
+                tolerance,
+                method: SinkhornMethod::Log,
+                ..SinkhornOptions::default()
+            };
+            let ot = sinkhorn_matrix(&w, &w, &c, &o).unwrap();
+            let gap = ot.cost - exact;
+            // The entropic plan is feasible, so its cost is at least the exact one.
+            assert!(gap >= -1e-9, "eps {rel}: gap {gap}");
+            assert!(gap < last, "eps {rel}: gap {gap} not below {last}");
+            // <C, pi_eps> <= OT_eps <= OT + eps KL(pi* | a x b) <= OT + eps log n.
+            assert!(
+                gap <= rel * scale * 80f64.ln(),
+                "eps {rel}: gap {gap} above eps log n"
+            );
+            assert!(
+                ot.marginal_error < tolerance,
+                "{rel}: {} after {}",
+                ot.marginal_error,
+                ot.iterations
+            );
+            eprintln!("eps {rel}: gap {gap:e}, {} iterations", ot.iterations);
+            last = gap;
+        }
+        assert!(
+            last < 1e-2 * exact,
+            "gap at 1e-3 of the scale: {last} (exact {exact})"
+        );
+    }
+
+    #[test]
+    fn log_domain_converges_where_plain_scaling_fails() {
+        let c = standardised_gaussians(100, 5);
+        assert!(c.max() > 25.0 && c.max() < 100.0, "cost scale {}", c.max());
+        let w = vec![0.01; 100];
+        let o = SinkhornOptions {
+            epsilon: 0.01,
+            method: SinkhornMethod::Plain,
+            max_iterations: 2000,
+            ..SinkhornOptions::default()
+        };
+        // Plain scaling either overflows or crawls (most kernel entries are below 1e-300).
+        assert!(matches!(
+            sinkhorn_matrix(&w, &w, &c, &o),
+            Err(Error::Degenerate { .. } | Error::DidNotConverge { .. })
+        ));
+        let o = SinkhornOptions {
+            method: SinkhornMethod::Auto,
+            tolerance: 1e-6,
+            max_iterations: 100_000,
+            ..o
+        };
+        let ot = sinkhorn_matrix(&w, &w, &c, &o).unwrap();
+        assert_eq!(ot.method, SinkhornMethod::Log);
+        assert!(ot.plan.iter().all(|p| p.is_finite() && *p >= 0.0));
+        assert!(ot.marginal_error < 1e-6);
+        let exact = network_simplex(&w, &w, &c, &ExactOptions::default())
+            .unwrap()
+            .cost;
+        assert!(
+            ot.cost >= exact - 1e-6 * c.max() && ot.cost - exact <= 0.01 * 100f64.ln(),
+            "{} vs {exact}",
+            ot.cost
+        );
+    }
+
+    #[test]
+    fn plain_and_log_agree_with_zero_weights() {
+        let c = standardised_gaussians(30, 8);
+        let mut a = vec![1.0 / 29.0; 30];
+        a[4] = 0.0;
+        let mut b = vec![1.0 / 28.0; 30];
+        b[0] = 0.0;
+        b[17] = 0.0;
+        let base = SinkhornOptions {
+            epsilon: 2.0,
+            tolerance: 1e-13,
+            ..SinkhornOptions::default()
+        };
+        let plain = sinkhorn_matrix(
+            &a,
+            &b,
+            &c,
+            &SinkhornOptions {
+                method: SinkhornMethod::Plain,
+                ..base
+            },
+        )
+        .unwrap();
+        let log = sinkhorn_matrix(
+            &a,
+            &b,
+            &c,
+            &SinkhornOptions {
+                method: SinkhornMethod::Log,
+                ..base
+            },
+        )
+        .unwrap();
+        assert!((&plain.plan - &log.plan).amax() < 1e-12);
+        assert!((plain.cost - log.cost).abs() < 1e-10);
+        assert!(
+            plain
+                .source_potential
+                .iter()
+                .chain(&plain.target_potential)
+                .all(|x| x.is_finite())
+        );
+        // Potentials are defined up to f + k, g - k.
+        let k = plain.source_potential[0] - log.source_potential[0];
+        for (p, l) in plain.source_potential.iter().zip(&log.source_potential) {
+            assert!((p - l - k).abs() < 1e-8);
+        }
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        let c = DMatrix::from_element(2, 2, 1.0);
+        let o = SinkhornOptions::default();
+        assert!(
+            sinkhorn_matrix(
+                &[0.5, 0.5],
+                &[0.5, 0.5],
+                &c,
+                &SinkhornOptions { epsilon: 0.0, ..o }
+            )
+            .is_err()
+        );
+        assert!(sinkhorn_matrix(&[0.5, 0.5], &[0.5, 0.6], &c, &o).is_err());
+        assert!(sinkhorn_matrix(&[0.5, 0.5, 0.0], &[0.5, 0.5], &c, &o).is_err());
+        let few = SinkhornOptions {
+            max_iterations: 1,
+            tolerance: 1e-15,
+            method: SinkhornMethod::Log,
+            ..o
+        };
+        let c = standardised_gaussians(10, 1);
+        let w = vec![0.1; 10];
+        assert!(matches!(
+            sinkhorn_matrix(&w, &w, &c, &few),
+            Err(Error::DidNotConverge { .. })
+        ));
+    }
+}
