@@ -36,6 +36,8 @@ enum Command {
     Sobol(commands::sobol::Args),
     /// Average treatment effect of a binary treatment, with its standard error.
     Ate(commands::ate::Args),
+    /// Optimal transport cost between two point clouds (exact, entropic, sliced, 1D).
+    Ot(commands::ot::Args),
 }
 
 /// Exit status of every failure.
@@ -76,6 +78,7 @@ fn run() -> Result<ExitCode, String> {
         Command::Describe(args) => commands::describe::run(&args),
         Command::Sobol(args) => commands::sobol::run(&args),
         Command::Ate(args) => commands::ate::run(&args),
+        Command::Ot(args) => commands::ot::run(&args),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

@@ -477,3 +477,104 @@ fn ate_bad_input_is_one_line() {
     ));
     assert!(err.contains("`y`"), "{err}");
 }
+
+/// Writes `text` to a fresh file in the temporary directory and returns its path.
+fn temp_csv(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("uqforge-cli-ot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn ot_follows_the_json_contract() {
+    let x = temp_csv("x1.csv", "x\n0\n1\n");
+    let y = temp_csv("y1.csv", "x\n2\n3\n");
+    // Every point moves by 2: W2^2 = 4, W1 = 2.
+    for (cost, expected) in [("sqeuclidean", 4.0), ("euclidean", 2.0)] {
+        for method in ["emd", "1d"] {
+            let v = json(&run(&format!(
+                "ot --source {x} --target {y} --method {method} --cost {cost}"
+            )));
+            assert_eq!(v["method"], method);
+            assert!(
+                (v["cost"].as_f64().unwrap() - expected).abs() < 1e-12,
+                "{v}"
+            );
+            assert!(v["marginal_error"].as_f64().unwrap() < 1e-15);
+            assert!(v.get("iterations").is_some());
+        }
+    }
+    let v = json(&run(&format!(
+        "ot --source {x} --target {y} --method sinkhorn --reg 1"
+    )));
+    assert!(v["iterations"].as_u64().unwrap() > 0);
+    assert!(v["marginal_error"].as_f64().unwrap() < 1e-9);
+    // The entropic plan is feasible, so its cost is at least the exact cost 4, and at most
+    // 4 + eps log n.
+    let c = v["cost"].as_f64().unwrap();
+    assert!(c >= 4.0 - 1e-9 && c <= 4.0 + 2f64.ln(), "{v}");
+}
+
+#[test]
+fn ot_weights_and_sliced() {
+    let x = temp_csv("x2.csv", "a,b\n0,0\n1,0\n0,1\n");
+    let y = temp_csv("y2.csv", "a,b\n3,4\n4,4\n3,5\n");
+    let w = temp_csv("w2.csv", "w\n0.5\n0.25\n0.25\n");
+    let v = json(&run(&format!(
+        "ot --source {x} --target {y} --source-weights {w} --target-weights {w} --method emd"
+    )));
+    // A translation by (3, 4) is optimal for the squared cost: cost 25.
+    assert!((v["cost"].as_f64().unwrap() - 25.0).abs() < 1e-12, "{v}");
+    let v = json(&run(&format!(
+        "ot --source {x} --target {y} --method sliced --projections 50 --seed 3"
+    )));
+    assert_eq!(v["seed"], 3);
+    assert_eq!(v["projections"], 50);
+    assert!(
+        (v["max_sliced"].as_f64().unwrap() - 5.0).abs() < 1e-6,
+        "{v}"
+    );
+}
+
+#[test]
+fn ot_refuses_bad_input_in_one_line() {
+    let x = temp_csv("x3.csv", "a,b\n0,0\n1,0\n");
+    let y1 = temp_csv("y3.csv", "a\n0\n1\n");
+    let w_neg = temp_csv("wn.csv", "w\n1.5\n-0.5\n");
+    let w_heavy = temp_csv("wh.csv", "w\n0.5\n0.7\n");
+    for (line, needle) in [
+        (
+            format!("ot --source {x} --target {y1} --method emd"),
+            "dimension",
+        ),
+        (
+            format!("ot --source {x} --target {x} --source-weights {w_neg} --method emd"),
+            "non-negative",
+        ),
+        (
+            format!("ot --source {x} --target {x} --target-weights {w_heavy} --method emd"),
+            "mass",
+        ),
+        (
+            format!("ot --source {x} --target {x} --method sinkhorn"),
+            "--reg",
+        ),
+        (
+            format!("ot --source {x} --target {x} --method simplex"),
+            "--method",
+        ),
+        (
+            format!("ot --source {x} --target {x} --method 1d"),
+            "one column",
+        ),
+        (
+            format!("ot --source {x} --target {x} --method sinkhorn --reg -1"),
+            "epsilon",
+        ),
+    ] {
+        let err = failure(&run(&line));
+        assert!(err.contains(needle), "{line}: {err}");
+    }
+}

@@ -3,4 +3,5 @@
 pub(crate) mod ate;
 pub(crate) mod datasets;
 pub(crate) mod describe;
+pub(crate) mod ot;
 pub(crate) mod sobol;

@@ -1,0 +1,188 @@
+//! `uqforge ot`: optimal transport cost between two point clouds.
+
+use nalgebra::{DMatrix, DVector};
+use serde_json::{Value, json};
+use uqforge_core::{Error, Result};
+use uqforge_transport::{
+    Balance, DiscreteMeasure, ExactOptions, GroundCost, exact,
+    one_d::wasserstein_1d,
+    plan::marginal_error,
+    sinkhorn::{SinkhornOptions, sinkhorn},
+    sliced::{SlicedOptions, sliced_wasserstein},
+};
+
+use crate::input::read_table;
+
+/// Arguments of `uqforge ot`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Source points: CSV (one point per row, every column a coordinate), `-` or a data set.
+    #[arg(long)]
+    source: String,
+    /// Target points, as --source.
+    #[arg(long)]
+    target: String,
+    /// Source weights: a one-column CSV (default uniform).
+    #[arg(long)]
+    source_weights: Option<String>,
+    /// Target weights: a one-column CSV (default uniform).
+    #[arg(long)]
+    target_weights: Option<String>,
+    /// emd (exact, network simplex), sinkhorn (entropic, needs --reg), sliced, or 1d.
+    /// sinkhorn-divergence and unbalanced are planned.
+    #[arg(long)]
+    method: String,
+    /// Entropic regularisation epsilon, in units of the cost (sinkhorn).
+    #[arg(long, allow_negative_numbers = true)]
+    reg: Option<f64>,
+    /// Ground cost: sqeuclidean (W2^2) or euclidean (W1).
+    #[arg(long, default_value = "sqeuclidean")]
+    cost: String,
+    /// Number of random directions (sliced).
+    #[arg(long, default_value_t = 200)]
+    projections: usize,
+    /// Seed of the directions (sliced).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn points(spec: &str, what: &str) -> Result<DMatrix<f64>> {
+    let table = read_table(spec)?;
+    let names = table.names();
+    table
+        .matrix(&names)
+        .map_err(|e| Error::parse(what, e.to_string()))
+}
+
+fn weights(spec: Option<&String>, n: usize, what: &str) -> Result<DVector<f64>> {
+    let Some(spec) = spec else {
+        return Ok(DVector::from_element(n, 1.0 / n.max(1) as f64));
+    };
+    let table = read_table(spec)?;
+    let names = table.names();
+    if names.len() != 1 {
+        return Err(Error::invalid_parameter(
+            what,
+            format!("needs exactly one column, found {}", names.len()),
+        ));
+    }
+    table.vector(names[0])
+}
+
+fn measure(
+    points_spec: &str,
+    weights_spec: Option<&String>,
+    what: &str,
+) -> Result<DiscreteMeasure> {
+    let x = points(points_spec, what)?;
+    let w = weights(weights_spec, x.nrows(), &format!("{what} weights"))?;
+    DiscreteMeasure::new(x, w).map_err(|e| Error::invalid_parameter(what, e.to_string()))
+}
+
+pub(crate) fn run(args: &Args) -> Result<Value> {
+    let cost = match args.cost.as_str() {
+        "sqeuclidean" => GroundCost::SqEuclidean,
+        "euclidean" => GroundCost::Euclidean,
+        other => {
+            return Err(Error::invalid_parameter(
+                "--cost",
+                format!("`{other}`: use sqeuclidean or euclidean"),
+            ));
+        }
+    };
+    let source = measure(&args.source, args.source_weights.as_ref(), "source")?;
+    let target = measure(&args.target, args.target_weights.as_ref(), "target")?;
+    let mut out = match args.method.as_str() {
+        "emd" => {
+            let ot = exact(&source, &target, cost, &ExactOptions::default())?;
+            json!({
+                "method": "emd",
+                "cost": ot.cost,
+                "iterations": ot.iterations,
+                "marginal_error": ot.marginal_error,
+                "dual_objective": ot.dual_objective,
+                "plan_entries": ot.plan.len(),
+            })
+        }
+        "sinkhorn" => {
+            let reg = args.reg.ok_or_else(|| {
+                Error::invalid_parameter("--reg", "sinkhorn needs the regularisation epsilon")
+            })?;
+            let options = SinkhornOptions {
+                epsilon: reg,
+                ..SinkhornOptions::default()
+            };
+            let ot = sinkhorn(&source, &target, cost, &options)?;
+            json!({
+                "method": "sinkhorn",
+                "cost": ot.cost,
+                "iterations": ot.iterations,
+                "marginal_error": ot.marginal_error,
+                "reg": reg,
+                "entropic_cost": ot.entropic_cost,
+                "solver": format!("{:?}", ot.method).to_lowercase(),
+                "tolerance": options.tolerance,
+            })
+        }
+        "sliced" => {
+            let options = SlicedOptions {
+                projections: args.projections,
+                p: cost.power(),
+                seed: args.seed,
+                ..SlicedOptions::default()
+            };
+            let sw = sliced_wasserstein(&source, &target, &options)?;
+            json!({
+                "method": "sliced",
+                "cost": sw.cost,
+                "iterations": Value::Null,
+                "marginal_error": Value::Null,
+                "cost_std_error": sw.cost_std_error,
+                "distance": sw.distance,
+                "max_sliced": sw.max_sliced,
+                "projections": sw.projections,
+                "seed": sw.seed,
+            })
+        }
+        "1d" => {
+            if source.dim() != 1 || target.dim() != 1 {
+                return Err(Error::invalid_parameter(
+                    "--method 1d",
+                    format!(
+                        "needs one column per file, found {} and {}",
+                        source.dim(),
+                        target.dim()
+                    ),
+                ));
+            }
+            let (x, y) = (source.points().as_slice(), target.points().as_slice());
+            let (a, b) = (source.weights().as_slice(), target.weights().as_slice());
+            let balance = Balance::default();
+            let ot = wasserstein_1d(x, a, y, b, cost.power(), &balance)?;
+            let (a, b) = balance.apply(a, b)?;
+            json!({
+                "method": "1d",
+                "cost": ot.cost,
+                "iterations": Value::Null,
+                "marginal_error": marginal_error(&ot.plan, &a, &b),
+            })
+        }
+        "sinkhorn-divergence" | "unbalanced" => {
+            return Err(Error::invalid_parameter(
+                "--method",
+                format!("`{}` is not available yet (issue #4)", args.method),
+            ));
+        }
+        other => {
+            return Err(Error::invalid_parameter(
+                "--method",
+                format!("`{other}`: use emd, sinkhorn, sliced or 1d"),
+            ));
+        }
+    };
+    out["cost_function"] = json!(args.cost);
+    out["n_source"] = json!(source.len());
+    out["n_target"] = json!(target.len());
+    out["dim"] = json!(source.dim());
+    Ok(out)
+}
