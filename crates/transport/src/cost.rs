@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result, validate};
 
-use crate::measure::finite_rows;
+use crate::measure::{Balance, WeightPair, finite_rows};
 
 /// A cost between points of $\mathbb R^d$.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -135,6 +135,29 @@ pub(crate) fn check_points(x: &DMatrix<f64>, y: &DMatrix<f64>) -> Result<()> {
         x.ncols(),
         y.ncols(),
     )
+}
+
+/// A transport problem given by weights and a cost matrix is well formed: the cost matrix is
+/// non-empty and finite, the weights match its rows and columns, and the masses balance under
+/// `balance`; returns the (possibly rescaled) weights.
+pub(crate) fn check_problem<'a>(
+    a: &'a [f64],
+    b: &'a [f64],
+    cost: &DMatrix<f64>,
+    balance: &Balance,
+) -> Result<WeightPair<'a>> {
+    check_cost(cost)?;
+    validate::len(
+        "source weights (rows of the cost matrix)",
+        cost.nrows(),
+        a.len(),
+    )?;
+    validate::len(
+        "target weights (columns of the cost matrix)",
+        cost.ncols(),
+        b.len(),
+    )?;
+    balance.apply(a, b)
 }
 
 /// A user-given cost matrix is non-empty and finite.

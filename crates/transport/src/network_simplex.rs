@@ -67,9 +67,9 @@
 
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
-use uqforge_core::{Error, Result, validate};
+use uqforge_core::{Error, Result};
 
-use crate::cost::{GroundCost, check_cost};
+use crate::cost::{GroundCost, check_problem};
 use crate::measure::{Balance, DiscreteMeasure};
 use crate::plan::{PlanEntry, marginal_error, plan_cost};
 
@@ -144,18 +144,7 @@ pub fn network_simplex(
     cost: &DMatrix<f64>,
     options: &ExactOptions,
 ) -> Result<ExactTransport> {
-    check_cost(cost)?;
-    validate::len(
-        "source weights (rows of the cost matrix)",
-        cost.nrows(),
-        a.len(),
-    )?;
-    validate::len(
-        "target weights (columns of the cost matrix)",
-        cost.ncols(),
-        b.len(),
-    )?;
-    let (a, b) = options.balance.apply(a, b)?;
+    let (a, b) = check_problem(a, b, cost, &options.balance)?;
     let mut tree = Tree::new(&a, &b, cost);
     let iterations = tree.solve(options.max_iterations)?;
     tree.recompute_potentials();

@@ -73,7 +73,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result, validate};
 
-use crate::cost::{GroundCost, check_cost};
+use crate::cost::{GroundCost, check_problem};
 use crate::fast_exp::exp;
 use crate::measure::{Balance, DiscreteMeasure};
 
@@ -177,18 +177,7 @@ pub fn sinkhorn_matrix(
 ) -> Result<EntropicTransport> {
     validate::positive("epsilon", options.epsilon)?;
     validate::positive("tolerance", options.tolerance)?;
-    check_cost(cost)?;
-    validate::len(
-        "source weights (rows of the cost matrix)",
-        cost.nrows(),
-        a.len(),
-    )?;
-    validate::len(
-        "target weights (columns of the cost matrix)",
-        cost.ncols(),
-        b.len(),
-    )?;
-    let (a, b) = options.balance.apply(a, b)?;
+    let (a, b) = check_problem(a, b, cost, &options.balance)?;
     let (lo, hi) = cost
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &c| {
@@ -443,13 +432,7 @@ fn plain(
     let mut iterations = 0;
     while iterations < options.max_iterations {
         // v = b / K^T u, parallel over columns (contiguous).
-        v.par_iter_mut()
-            .zip(k.par_chunks_exact(n))
-            .zip(b)
-            .for_each(|((vj, col), bj)| {
-                let s: f64 = col.iter().zip(&u).map(|(kij, ui)| kij * ui).sum();
-                *vj = bj / s;
-            });
+        fit_columns(k, n, b, &u, &mut v);
         // K v, parallel over blocks of rows.
         kv.par_chunks_mut(256).enumerate().for_each(|(blk, out)| {
             let r0 = blk * 256;
@@ -487,13 +470,7 @@ fn plain(
         });
     }
     // Columns: v was computed from the previous u; recompute so that columns are exact.
-    v.par_iter_mut()
-        .zip(k.par_chunks_exact(n))
-        .zip(b)
-        .for_each(|((vj, col), bj)| {
-            let s: f64 = col.iter().zip(&u).map(|(kij, ui)| kij * ui).sum();
-            *vj = bj / s;
-        });
+    fit_columns(k, n, b, &u, &mut v);
     // pi_ij = u_i K_ij v_j = a_i b_j exp((f_i + g_j - C_ij)/eps), so f_i + g_j =
     // eps log(u_i / a_i) + eps log(v_j / b_j) + min C; zero weights leave 0/0,
     // so their potentials come from the log-domain formulas (they do not affect the plan).
@@ -525,6 +502,17 @@ fn plain(
         }
     }
     Ok((f, g, iterations))
+}
+
+/// `v = b / K^T u` for a column-major kernel with `n` rows, parallel over columns.
+fn fit_columns(k: &[f64], n: usize, b: &[f64], u: &[f64], v: &mut [f64]) {
+    v.par_iter_mut()
+        .zip(k.par_chunks_exact(n))
+        .zip(b)
+        .for_each(|((vj, col), bj)| {
+            let s: f64 = col.iter().zip(u).map(|(kij, ui)| kij * ui).sum();
+            *vj = bj / s;
+        });
 }
 
 #[allow(clippy::too_many_arguments)]
