@@ -38,6 +38,9 @@ enum Command {
     Ate(commands::ate::Args),
     /// Optimal transport cost between two point clouds (exact, entropic, sliced, 1D).
     Ot(commands::ot::Args),
+    /// Center-outward ranks and signs of a multivariate sample (optimal transport to a grid
+    /// on the unit ball).
+    CenterOutward(commands::center_outward::Args),
 }
 
 /// Exit status of every failure.
@@ -79,6 +82,7 @@ fn run() -> Result<ExitCode, String> {
         Command::Sobol(args) => commands::sobol::run(&args),
         Command::Ate(args) => commands::ate::run(&args),
         Command::Ot(args) => commands::ot::run(&args),
+        Command::CenterOutward(args) => commands::center_outward::run(&args),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

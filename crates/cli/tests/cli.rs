@@ -578,3 +578,69 @@ fn ot_refuses_bad_input_in_one_line() {
         assert!(err.contains(needle), "{line}: {err}");
     }
 }
+
+#[test]
+fn center_outward_follows_the_json_contract() {
+    // Twelve points on three rings around (5, 5): ranks follow the rings, signs the angles.
+    let mut text = String::from("x,y\n");
+    for i in 0..12 {
+        let (r, angle) = (
+            (i / 4 + 1) as f64,
+            (i % 4) as f64 * std::f64::consts::FRAC_PI_2,
+        );
+        text += &format!("{},{}\n", 5.0 + r * angle.cos(), 5.0 + r * angle.sin());
+    }
+    let x = temp_csv("co.csv", &text);
+    let v = json(&run(&format!("center-outward --data {x} --n-r 3 --n-s 4")));
+    let ranks: Vec<u64> = v["ranks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_u64().unwrap())
+        .collect();
+    assert_eq!(ranks, [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
+    let signs = v["signs"].as_array().unwrap();
+    assert_eq!(signs.len(), 12);
+    for (i, s) in signs.iter().enumerate() {
+        let angle = (i % 4) as f64 * std::f64::consts::FRAC_PI_2;
+        assert!((s[0].as_f64().unwrap() - angle.cos()).abs() < 1e-12, "{v}");
+        assert!((s[1].as_f64().unwrap() - angle.sin()).abs() < 1e-12, "{v}");
+    }
+    // Each ring of radius r maps to the grid ring r/4, translated by (5, 5):
+    // cost = mean of (r - r/4)^2 + 50 (the centre) over r = 1, 2, 3.
+    let expected = (0.75f64.powi(2) + 1.5f64.powi(2) + 2.25f64.powi(2)) / 3.0 + 50.0;
+    assert!(
+        (v["assignment_cost"].as_f64().unwrap() - expected).abs() < 1e-9,
+        "{v}"
+    );
+    assert_eq!(v["n_0"], 0);
+    // Defaults: n_R = floor(sqrt 12) = 3, n_S = 4.
+    let v = json(&run(&format!("center-outward --data {x}")));
+    assert_eq!((v["n_r"].as_u64(), v["n_s"].as_u64()), (Some(3), Some(4)));
+}
+
+#[test]
+fn center_outward_refuses_bad_input_in_one_line() {
+    let x = temp_csv("co_bad.csv", "a,b\n0,0\n1,0\n0,1\n1,1\n2,2\n");
+    for (line, needle) in [
+        (
+            format!("center-outward --data {x} --n-r 2 --n-s 3"),
+            "exceeds",
+        ),
+        (
+            format!("center-outward --data {x} --n-r 2 --n-s 2 --n-0 2"),
+            "n_0",
+        ),
+        (format!("center-outward --data {x} --n-r 2"), "both"),
+        (
+            format!("center-outward --data {x} --n-r 2 --n-s 2 --n-0 0"),
+            "dimension mismatch",
+        ),
+    ] {
+        let out = run(&line);
+        assert_eq!(out.status.code(), Some(2), "{line}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{line}: {err}");
+    }
+}

@@ -1,6 +1,7 @@
 //! One module per subcommand: its arguments and a `run` that returns the JSON to print.
 
 pub(crate) mod ate;
+pub(crate) mod center_outward;
 pub(crate) mod datasets;
 pub(crate) mod describe;
 pub(crate) mod ot;

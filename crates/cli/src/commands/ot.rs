@@ -46,7 +46,7 @@ pub(crate) struct Args {
     seed: u64,
 }
 
-fn points(spec: &str, what: &str) -> Result<DMatrix<f64>> {
+pub(crate) fn points(spec: &str, what: &str) -> Result<DMatrix<f64>> {
     let table = read_table(spec)?;
     let names = table.names();
     table
