@@ -4,6 +4,7 @@ pub mod assignment;
 pub mod center_outward;
 pub mod cost;
 mod fast_exp;
+pub mod matrix_free;
 pub mod measure;
 pub mod network_simplex;
 pub mod one_d;

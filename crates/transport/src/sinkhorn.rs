@@ -74,7 +74,7 @@ use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result, validate};
 
 use crate::cost::{GroundCost, check_problem};
-use crate::fast_exp::exp;
+use crate::fast_exp::{self, exp};
 use crate::measure::{Balance, DiscreteMeasure};
 
 /// Which Sinkhorn iteration to run.
@@ -216,67 +216,102 @@ pub fn sinkhorn_matrix(
 }
 
 /// `log a` with `-inf` for zero weights (their terms vanish from every sum).
-fn logs(w: &[f64]) -> Vec<f64> {
+pub(crate) fn logs(w: &[f64]) -> Vec<f64> {
     w.iter().map(|v| v.ln()).collect()
 }
 
-/// $g_j = -\varepsilon \log \sum_i a_i e^{(f_i - C_{ij})/\varepsilon}$, parallel over columns.
-fn update_columns(log_a: &[f64], f: &[f64], cost: &DMatrix<f64>, eps: f64, g: &mut [f64]) {
-    let n = cost.nrows();
+/// The two soft-min operators of log-domain Sinkhorn, for a cost stored as a matrix or
+/// computed on the fly ([`crate::matrix_free`]).
+pub(crate) trait SoftMin: Sync {
+    /// $(n, m)$.
+    fn shape(&self) -> (usize, usize);
+    /// $\mathrm{out}_j = -\varepsilon \log \sum_i e^{s_i - C_{ij}/\varepsilon}$.
+    fn columns(&self, s: &[f64], eps: f64, out: &mut [f64]);
+    /// $\mathrm{out}_i = -\varepsilon \log \sum_j e^{s_j - C_{ij}/\varepsilon}$.
+    fn rows(&self, s: &[f64], eps: f64, out: &mut [f64]);
+}
+
+impl SoftMin for DMatrix<f64> {
+    fn shape(&self) -> (usize, usize) {
+        DMatrix::shape(self)
+    }
+
+    /// Parallel over columns (contiguous in the column-major matrix).
+    fn columns(&self, shift: &[f64], eps: f64, out: &mut [f64]) {
+        let n = self.nrows();
+        let inv = 1.0 / eps;
+        out.par_iter_mut()
+            .zip(self.as_slice().par_chunks_exact(n))
+            .for_each(|(gj, col)| {
+                let mx = fast_exp::max_affine(shift, col, inv);
+                let sum = fast_exp::sum_exp_affine(shift, col, inv, mx);
+                *gj = -eps * (mx + sum.ln());
+            });
+    }
+
+    /// Parallel over blocks of rows; each block walks the columns, reading the column-major
+    /// matrix contiguously.
+    fn rows(&self, shift: &[f64], eps: f64, out: &mut [f64]) {
+        const BLOCK: usize = 256;
+        let n = self.nrows();
+        let data = self.as_slice();
+        let inv = 1.0 / eps;
+        out.par_chunks_mut(BLOCK)
+            .enumerate()
+            .for_each(|(blk, out)| {
+                let r0 = blk * BLOCK;
+                let len = out.len();
+                let mut mx = vec![f64::NEG_INFINITY; len];
+                for (j, s) in shift.iter().enumerate() {
+                    let col = &data[j * n + r0..j * n + r0 + len];
+                    for (m, c) in mx.iter_mut().zip(col) {
+                        *m = m.max(s - c * inv);
+                    }
+                }
+                let mut sum = vec![0.0; len];
+                for (j, s) in shift.iter().enumerate() {
+                    let col = &data[j * n + r0..j * n + r0 + len];
+                    for ((acc, c), m) in sum.iter_mut().zip(col).zip(&mx) {
+                        *acc += exp(s - c * inv - m);
+                    }
+                }
+                for ((o, m), s) in out.iter_mut().zip(&mx).zip(&sum) {
+                    *o = -eps * (m + s.ln());
+                }
+            });
+    }
+}
+
+/// $g_j = -\varepsilon \log \sum_i a_i e^{(f_i - C_{ij})/\varepsilon}$.
+pub(crate) fn update_columns<K: SoftMin + ?Sized>(
+    log_a: &[f64],
+    f: &[f64],
+    kernel: &K,
+    eps: f64,
+    g: &mut [f64],
+) {
     let shift: Vec<f64> = log_a.iter().zip(f).map(|(la, fi)| la + fi / eps).collect();
-    g.par_iter_mut()
-        .zip(cost.as_slice().par_chunks_exact(n))
-        .for_each(|(gj, col)| {
-            let inv = 1.0 / eps;
-            let mx = col
-                .iter()
-                .zip(&shift)
-                .fold(f64::NEG_INFINITY, |m, (c, s)| m.max(s - c * inv));
-            let sum: f64 = col
-                .iter()
-                .zip(&shift)
-                .map(|(c, s)| exp(s - c * inv - mx))
-                .sum();
-            *gj = -eps * (mx + sum.ln());
-        });
+    kernel.columns(&shift, eps, g);
 }
 
-/// $f_i = -\varepsilon \log \sum_j b_j e^{(g_j - C_{ij})/\varepsilon}$, parallel over blocks of
-/// rows (each block walks the columns, reading the column-major matrix contiguously).
-fn update_rows(log_b: &[f64], g: &[f64], cost: &DMatrix<f64>, eps: f64, f: &mut [f64]) {
-    const BLOCK: usize = 256;
-    let n = cost.nrows();
-    let data = cost.as_slice();
+/// $f_i = -\varepsilon \log \sum_j b_j e^{(g_j - C_{ij})/\varepsilon}$.
+pub(crate) fn update_rows<K: SoftMin + ?Sized>(
+    log_b: &[f64],
+    g: &[f64],
+    kernel: &K,
+    eps: f64,
+    f: &mut [f64],
+) {
     let shift: Vec<f64> = log_b.iter().zip(g).map(|(lb, gj)| lb + gj / eps).collect();
-    let inv = 1.0 / eps;
-    f.par_chunks_mut(BLOCK).enumerate().for_each(|(blk, out)| {
-        let r0 = blk * BLOCK;
-        let len = out.len();
-        let mut mx = vec![f64::NEG_INFINITY; len];
-        for (j, s) in shift.iter().enumerate() {
-            let col = &data[j * n + r0..j * n + r0 + len];
-            for (m, c) in mx.iter_mut().zip(col) {
-                *m = m.max(s - c * inv);
-            }
-        }
-        let mut sum = vec![0.0; len];
-        for (j, s) in shift.iter().enumerate() {
-            let col = &data[j * n + r0..j * n + r0 + len];
-            for ((acc, c), m) in sum.iter_mut().zip(col).zip(&mx) {
-                *acc += exp(s - c * inv - m);
-            }
-        }
-        for ((o, m), s) in out.iter_mut().zip(&mx).zip(&sum) {
-            *o = -eps * (m + s.ln());
-        }
-    });
+    kernel.rows(&shift, eps, f);
 }
 
-/// Log-domain iterations with epsilon scaling; returns $f$, $g$ and the iteration count.
-fn log_domain(
+/// Log-domain iterations with epsilon scaling from $\varepsilon_0 = $ `range`; returns $f$,
+/// $g$ and the iteration count.
+pub(crate) fn log_domain<K: SoftMin + ?Sized>(
     a: &[f64],
     b: &[f64],
-    cost: &DMatrix<f64>,
+    cost: &K,
     range: f64,
     options: &SinkhornOptions,
 ) -> Result<(Vec<f64>, Vec<f64>, usize)> {
@@ -336,7 +371,7 @@ fn log_domain(
 }
 
 /// `x <- (1 - omega) x + omega fit`.
-fn relax_into(x: &mut [f64], fit: &[f64], omega: f64) {
+pub(crate) fn relax_into(x: &mut [f64], fit: &[f64], omega: f64) {
     if omega == 1.0 {
         x.copy_from_slice(fit);
     } else {
@@ -353,8 +388,9 @@ fn relax_into(x: &mut [f64], fit: &[f64], omega: f64) {
 /// $1 - \sqrt{1 - \rho}$. The rate is measured over iterations 10 to 20 of each stage;
 /// $\omega$ returns to one for good if the error grows tenfold, and before stopping (so
 /// that the measured pair has exact column sums).
-struct OverRelaxation {
-    omega: f64,
+pub(crate) struct OverRelaxation {
+    /// The current factor $\omega$.
+    pub(crate) omega: f64,
     iteration: usize,
     error_at_10: f64,
     best: f64,
@@ -362,7 +398,7 @@ struct OverRelaxation {
 }
 
 impl OverRelaxation {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             omega: 1.0,
             iteration: 0,
@@ -372,7 +408,7 @@ impl OverRelaxation {
         }
     }
 
-    fn observe(&mut self, error: f64, tolerance: f64) {
+    pub(crate) fn observe(&mut self, error: f64, tolerance: f64) {
         self.iteration += 1;
         self.best = self.best.min(error);
         if error <= tolerance || error > 10.0 * self.best {
@@ -510,22 +546,20 @@ fn fit_columns(k: &[f64], n: usize, b: &[f64], u: &[f64], v: &mut [f64]) {
         .zip(k.par_chunks_exact(n))
         .zip(b)
         .for_each(|((vj, col), bj)| {
-            let s: f64 = col.iter().zip(u).map(|(kij, ui)| kij * ui).sum();
+            let s = fast_exp::dot(col, u);
             *vj = bj / s;
         });
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finish(
+/// $\pi_{ij} = a_i b_j e^{(f_i + g_j - C_{ij})/\varepsilon}$ (zero where a weight is zero).
+pub(crate) fn entropic_plan(
     a: &[f64],
     b: &[f64],
     cost: &DMatrix<f64>,
-    f: Vec<f64>,
-    g: Vec<f64>,
-    iterations: usize,
+    f: &[f64],
+    g: &[f64],
     epsilon: f64,
-    method: SinkhornMethod,
-) -> EntropicTransport {
+) -> DMatrix<f64> {
     let (n, m) = cost.shape();
     let mut plan = DMatrix::zeros(n, m);
     plan.as_mut_slice()
@@ -541,6 +575,21 @@ fn finish(
                 };
             }
         });
+    plan
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    a: &[f64],
+    b: &[f64],
+    cost: &DMatrix<f64>,
+    f: Vec<f64>,
+    g: Vec<f64>,
+    iterations: usize,
+    epsilon: f64,
+    method: SinkhornMethod,
+) -> EntropicTransport {
+    let plan = entropic_plan(a, b, cost, &f, &g, epsilon);
     let transport_cost = plan.iter().zip(cost.iter()).map(|(p, c)| p * c).sum();
     let rows = plan.column_sum();
     let cols = plan.row_sum();
