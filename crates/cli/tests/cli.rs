@@ -573,10 +573,52 @@ fn ot_refuses_bad_input_in_one_line() {
             format!("ot --source {x} --target {x} --method sinkhorn --reg -1"),
             "epsilon",
         ),
+        (
+            format!("ot --source {x} --target {x} --method unbalanced --reg 0.1"),
+            "--reg-m",
+        ),
+        (
+            format!("ot --source {x} --target {x} --method emd --reg-m 1"),
+            "--reg-m",
+        ),
+        (
+            format!("ot --source {x} --target {x} --method unbalanced --reg 0.1 --reg-m 0"),
+            "source_penalty",
+        ),
     ] {
         let err = failure(&run(&line));
         assert!(err.contains(needle), "{line}: {err}");
     }
+}
+
+#[test]
+fn ot_divergence_and_unbalanced() {
+    let x = temp_csv("x4.csv", "x\n0\n1\n");
+    let y = temp_csv("y4.csv", "x\n2\n3\n");
+    // S(a, a) = 0; S(x, y) lies between the squared mean distance 4 and W2^2 = 4 (here both
+    // are 4: a translation), so it is 4 up to the entropic error.
+    let v = json(&run(&format!(
+        "ot --source {x} --target {x} --method sinkhorn-divergence --reg 0.1"
+    )));
+    assert_eq!(v["method"], "sinkhorn-divergence");
+    assert!(v["cost"].as_f64().unwrap().abs() < 1e-9, "{v}");
+    let v = json(&run(&format!(
+        "ot --source {x} --target {y} --method sinkhorn-divergence --reg 0.1"
+    )));
+    assert!((v["cost"].as_f64().unwrap() - 4.0).abs() < 1e-3, "{v}");
+    // Unbalanced with a small penalty moves less than the unit mass over a distance of 2;
+    // with a large one almost all of it.
+    let small = json(&run(&format!(
+        "ot --source {x} --target {y} --method unbalanced --reg 0.1 --reg-m 0.5"
+    )));
+    let large = json(&run(&format!(
+        "ot --source {x} --target {y} --method unbalanced --reg 0.1 --reg-m 100"
+    )));
+    let mass = |v: &serde_json::Value| v["transported_mass"].as_f64().unwrap();
+    assert!(mass(&small) < 0.5 && mass(&large) > 0.9, "{small} {large}");
+    assert!(large["marginal_error"].as_f64().unwrap() < 1e-8);
+    let gap = large["objective"].as_f64().unwrap() - large["dual_objective"].as_f64().unwrap();
+    assert!(gap.abs() < 1e-6, "{large}");
 }
 
 #[test]

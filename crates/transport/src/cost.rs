@@ -146,6 +146,13 @@ pub(crate) fn check_problem<'a>(
     cost: &DMatrix<f64>,
     balance: &Balance,
 ) -> Result<WeightPair<'a>> {
+    check_shapes(a, b, cost)?;
+    balance.apply(a, b)
+}
+
+/// The cost matrix is non-empty and finite and the weights match its rows and columns (their
+/// values are not checked).
+pub(crate) fn check_shapes(a: &[f64], b: &[f64], cost: &DMatrix<f64>) -> Result<()> {
     check_cost(cost)?;
     validate::len(
         "source weights (rows of the cost matrix)",
@@ -156,8 +163,7 @@ pub(crate) fn check_problem<'a>(
         "target weights (columns of the cost matrix)",
         cost.ncols(),
         b.len(),
-    )?;
-    balance.apply(a, b)
+    )
 }
 
 /// A user-given cost matrix is non-empty and finite.

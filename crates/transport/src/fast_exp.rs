@@ -145,14 +145,27 @@ mod tests {
         for len in [0, 1, 7, 8, 9, 23, 64] {
             let s: Vec<f64> = (0..len).map(|k| (k as f64 * 0.7).sin()).collect();
             let c: Vec<f64> = (0..len).map(|k| (k as f64 * 0.3).cos() + 1.0).collect();
-            let plain_max = s.iter().zip(&c).fold(f64::NEG_INFINITY, |m, (a, b)| m.max(a - 2.0 * b));
+            let plain_max = s
+                .iter()
+                .zip(&c)
+                .fold(f64::NEG_INFINITY, |m, (a, b)| m.max(a - 2.0 * b));
             assert_eq!(max_affine(&s, &c, 2.0), plain_max);
             assert_eq!(max(&s), s.iter().copied().fold(f64::NEG_INFINITY, f64::max));
             let close = |x: f64, y: f64| (x - y).abs() <= 1e-14 * y.abs().max(1.0);
-            let e: f64 = s.iter().zip(&c).map(|(a, b)| (a - 2.0 * b - 0.5).exp()).sum();
+            let e: f64 = s
+                .iter()
+                .zip(&c)
+                .map(|(a, b)| (a - 2.0 * b - 0.5).exp())
+                .sum();
             assert!(close(sum_exp_affine(&s, &c, 2.0, 0.5), e));
-            assert!(close(sum_exp(&s, 0.5), s.iter().map(|a| (a - 0.5).exp()).sum()));
-            assert!(close(dot(&s, &c), s.iter().zip(&c).map(|(a, b)| a * b).sum()));
+            assert!(close(
+                sum_exp(&s, 0.5),
+                s.iter().map(|a| (a - 0.5).exp()).sum()
+            ));
+            assert!(close(
+                dot(&s, &c),
+                s.iter().zip(&c).map(|(a, b)| a * b).sum()
+            ));
         }
         assert_eq!(sum_exp(&[f64::NEG_INFINITY; 9], 0.0), 0.0);
     }

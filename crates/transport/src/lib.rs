@@ -3,6 +3,7 @@
 pub mod assignment;
 pub mod center_outward;
 pub mod cost;
+pub mod divergence;
 mod fast_exp;
 pub mod matrix_free;
 pub mod measure;
@@ -11,6 +12,7 @@ pub mod one_d;
 pub mod plan;
 pub mod sinkhorn;
 pub mod sliced;
+pub mod unbalanced;
 
 pub use cost::GroundCost;
 pub use measure::{Balance, DiscreteMeasure};

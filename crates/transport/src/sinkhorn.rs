@@ -225,9 +225,9 @@ pub(crate) fn logs(w: &[f64]) -> Vec<f64> {
 pub(crate) trait SoftMin: Sync {
     /// $(n, m)$.
     fn shape(&self) -> (usize, usize);
-    /// $\mathrm{out}_j = -\varepsilon \log \sum_i e^{s_i - C_{ij}/\varepsilon}$.
+    /// $o_j = -\varepsilon \log \sum_i e^{s_i - C_{ij}/\varepsilon}$.
     fn columns(&self, s: &[f64], eps: f64, out: &mut [f64]);
-    /// $\mathrm{out}_i = -\varepsilon \log \sum_j e^{s_j - C_{ij}/\varepsilon}$.
+    /// $o_i = -\varepsilon \log \sum_j e^{s_j - C_{ij}/\varepsilon}$.
     fn rows(&self, s: &[f64], eps: f64, out: &mut [f64]);
 }
 

@@ -4,11 +4,15 @@ use nalgebra::{DMatrix, DVector};
 use serde_json::{Value, json};
 use uqforge_core::{Error, Result};
 use uqforge_transport::{
-    Balance, DiscreteMeasure, ExactOptions, GroundCost, exact,
+    Balance, DiscreteMeasure, ExactOptions, GroundCost,
+    divergence::sinkhorn_divergence,
+    exact,
+    matrix_free::sinkhorn_matrix_free,
     one_d::wasserstein_1d,
     plan::marginal_error,
     sinkhorn::{SinkhornOptions, sinkhorn},
     sliced::{SlicedOptions, sliced_wasserstein},
+    unbalanced::{UnbalancedOptions, unbalanced},
 };
 
 use crate::input::read_table;
@@ -28,13 +32,18 @@ pub(crate) struct Args {
     /// Target weights: a one-column CSV (default uniform).
     #[arg(long)]
     target_weights: Option<String>,
-    /// emd (exact, network simplex), sinkhorn (entropic, needs --reg), sliced, or 1d.
-    /// sinkhorn-divergence and unbalanced are planned.
+    /// emd (exact, network simplex), sinkhorn (entropic, needs --reg; matrix-free above
+    /// 25 million pairs), sinkhorn-divergence (debiased, needs --reg), unbalanced (needs --reg
+    /// and --reg-m), sliced, or 1d.
     #[arg(long)]
     method: String,
-    /// Entropic regularisation epsilon, in units of the cost (sinkhorn).
+    /// Entropic regularisation epsilon, in units of the cost (sinkhorn, sinkhorn-divergence,
+    /// unbalanced).
     #[arg(long, allow_negative_numbers = true)]
     reg: Option<f64>,
+    /// Marginal penalty rho of unbalanced transport (KL on both marginals).
+    #[arg(long, allow_negative_numbers = true)]
+    reg_m: Option<f64>,
     /// Ground cost: sqeuclidean (W2^2) or euclidean (W1).
     #[arg(long, default_value = "sqeuclidean")]
     cost: String,
@@ -79,6 +88,18 @@ fn measure(
     DiscreteMeasure::new(x, w).map_err(|e| Error::invalid_parameter(what, e.to_string()))
 }
 
+/// Above this many cost entries (200 MB) `sinkhorn` recomputes costs instead of storing them.
+const MATRIX_FREE_ABOVE: usize = 25_000_000;
+
+fn reg(args: &Args) -> Result<f64> {
+    args.reg.ok_or_else(|| {
+        Error::invalid_parameter(
+            "--reg",
+            format!("{} needs the regularisation epsilon", args.method),
+        )
+    })
+}
+
 pub(crate) fn run(args: &Args) -> Result<Value> {
     let cost = match args.cost.as_str() {
         "sqeuclidean" => GroundCost::SqEuclidean,
@@ -90,6 +111,12 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
             ));
         }
     };
+    if args.reg_m.is_some() && args.method != "unbalanced" {
+        return Err(Error::invalid_parameter(
+            "--reg-m",
+            "is the marginal penalty of --method unbalanced only",
+        ));
+    }
     let source = measure(&args.source, args.source_weights.as_ref(), "source")?;
     let target = measure(&args.target, args.target_weights.as_ref(), "target")?;
     let mut out = match args.method.as_str() {
@@ -105,24 +132,35 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
             })
         }
         "sinkhorn" => {
-            let reg = args.reg.ok_or_else(|| {
-                Error::invalid_parameter("--reg", "sinkhorn needs the regularisation epsilon")
-            })?;
             let options = SinkhornOptions {
-                epsilon: reg,
+                epsilon: reg(args)?,
                 ..SinkhornOptions::default()
             };
-            let ot = sinkhorn(&source, &target, cost, &options)?;
-            json!({
-                "method": "sinkhorn",
-                "cost": ot.cost,
-                "iterations": ot.iterations,
-                "marginal_error": ot.marginal_error,
-                "reg": reg,
-                "entropic_cost": ot.entropic_cost,
-                "solver": format!("{:?}", ot.method).to_lowercase(),
-                "tolerance": options.tolerance,
-            })
+            if source.len() * target.len() > MATRIX_FREE_ABOVE {
+                let ot = sinkhorn_matrix_free(&source, &target, cost, &options)?;
+                json!({
+                    "method": "sinkhorn",
+                    "cost": ot.cost,
+                    "iterations": ot.iterations,
+                    "marginal_error": ot.marginal_error,
+                    "reg": options.epsilon,
+                    "entropic_cost": ot.entropic_cost,
+                    "solver": "matrix-free",
+                    "tolerance": options.tolerance,
+                })
+            } else {
+                let ot = sinkhorn(&source, &target, cost, &options)?;
+                json!({
+                    "method": "sinkhorn",
+                    "cost": ot.cost,
+                    "iterations": ot.iterations,
+                    "marginal_error": ot.marginal_error,
+                    "reg": options.epsilon,
+                    "entropic_cost": ot.entropic_cost,
+                    "solver": format!("{:?}", ot.method).to_lowercase(),
+                    "tolerance": options.tolerance,
+                })
+            }
         }
         "sliced" => {
             let options = SlicedOptions {
@@ -167,16 +205,53 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
                 "marginal_error": marginal_error(&ot.plan, &a, &b),
             })
         }
-        "sinkhorn-divergence" | "unbalanced" => {
-            return Err(Error::invalid_parameter(
-                "--method",
-                format!("`{}` is not available yet (issue #4)", args.method),
-            ));
+        "sinkhorn-divergence" => {
+            let options = SinkhornOptions {
+                epsilon: reg(args)?,
+                ..SinkhornOptions::default()
+            };
+            let s = sinkhorn_divergence(&source, &target, cost, &options)?;
+            json!({
+                "method": "sinkhorn-divergence",
+                "cost": s.divergence,
+                "iterations": s.iterations,
+                "marginal_error": s.marginal_error,
+                "reg": options.epsilon,
+                "cross": s.cross,
+                "source_self": s.source_self,
+                "target_self": s.target_self,
+                "cross_transport_cost": s.cross_transport_cost,
+            })
+        }
+        "unbalanced" => {
+            let reg_m = args.reg_m.ok_or_else(|| {
+                Error::invalid_parameter("--reg-m", "unbalanced needs the marginal penalty rho")
+            })?;
+            let options = UnbalancedOptions {
+                epsilon: reg(args)?,
+                source_penalty: reg_m,
+                target_penalty: reg_m,
+                ..UnbalancedOptions::default()
+            };
+            let ot = unbalanced(&source, &target, cost, &options)?;
+            json!({
+                "method": "unbalanced",
+                "cost": ot.cost,
+                "iterations": ot.iterations,
+                "marginal_error": ot.optimality_error,
+                "reg": options.epsilon,
+                "reg_m": reg_m,
+                "objective": ot.objective,
+                "dual_objective": ot.dual_objective,
+                "transported_mass": ot.transported_mass,
+            })
         }
         other => {
             return Err(Error::invalid_parameter(
                 "--method",
-                format!("`{other}`: use emd, sinkhorn, sliced or 1d"),
+                format!(
+                    "`{other}`: use emd, sinkhorn, sinkhorn-divergence, unbalanced, sliced or 1d"
+                ),
             ));
         }
     };
