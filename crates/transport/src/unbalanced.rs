@@ -36,12 +36,14 @@
 //! ```
 //! use nalgebra::DMatrix;
 //! use uqforge_transport::unbalanced::{unbalanced_matrix, UnbalancedOptions};
-//! // One unit of mass against two, far apart: little is moved, mass is not conserved.
+//! // One unit of mass against two, far apart: little is moved, mass is not conserved. The
+//! // closed form is p = exp((-c + (eps + rho) log(a b)) / (eps + 2 rho)) = 0.214.
 //! let cost = DMatrix::from_element(1, 1, 4.0);
 //! let o = UnbalancedOptions { epsilon: 0.1, source_penalty: 1.0, target_penalty: 1.0,
 //!                             ..UnbalancedOptions::default() };
 //! let ot = unbalanced_matrix(&[1.0], &[2.0], &cost, &o).unwrap();
-//! assert!(ot.transported_mass < 0.2);
+//! let p = ((-4.0 + 1.1 * 2f64.ln()) / 2.1).exp();
+//! assert!((ot.transported_mass - p).abs() < 1e-12);
 //! assert!((ot.objective - ot.dual_objective).abs() < 1e-8);
 //! ```
 //!
