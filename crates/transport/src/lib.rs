@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod assignment;
+pub mod barycenter;
 pub mod center_outward;
 pub mod cost;
 pub mod divergence;
