@@ -378,8 +378,13 @@ mod tests {
         let o = BarycenterOptions::default();
         let sq = GroundCost::SqEuclidean;
         assert!(fixed_support_barycenter(&[], &[], &grid, sq, &o).is_err());
-        assert!(fixed_support_barycenter(&[mu.clone()], &[0.5], &grid, sq, &o).is_err());
-        assert!(fixed_support_barycenter(&[mu.clone()], &[1.0, 0.0], &grid, sq, &o).is_err());
+        assert!(
+            fixed_support_barycenter(std::slice::from_ref(&mu), &[0.5], &grid, sq, &o).is_err()
+        );
+        assert!(
+            fixed_support_barycenter(std::slice::from_ref(&mu), &[1.0, 0.0], &grid, sq, &o)
+                .is_err()
+        );
         let heavy = DiscreteMeasure::new(grid.clone(), DVector::from_element(5, 1.0)).unwrap();
         assert!(free_support_barycenter(&[heavy], &[1.0], &grid, &o).is_err());
         let plane = DMatrix::zeros(5, 2);
