@@ -52,7 +52,7 @@ use uqforge_core::{Error, Result, validate};
 
 use crate::cost::GroundCost;
 use crate::measure::DiscreteMeasure;
-use crate::sinkhorn::{SinkhornOptions, logs, sinkhorn, update_rows};
+use crate::sinkhorn::{SinkhornOptions, epsilon_stages, logs, sinkhorn, update_rows};
 
 /// The Sinkhorn divergence and its three entropic costs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,18 +126,11 @@ fn self_transport(
     let log_a = logs(&a);
     let n = a.len();
     let range = c.max() - c.min();
-    let mut stages = Vec::new();
-    let mut e = range.max(options.epsilon);
-    while e > options.epsilon {
-        stages.push((e, 1e-4_f64.max(options.tolerance)));
-        e *= 0.5;
-    }
-    stages.push((options.epsilon, options.tolerance));
     let mut f = vec![0.0; n];
     let mut t = vec![0.0; n];
     let mut iterations = 0;
     let mut error = f64::INFINITY;
-    for (eps, tolerance) in stages {
+    for (eps, tolerance) in epsilon_stages(range, options) {
         loop {
             update_rows(&log_a, &f, &c, eps, &mut t);
             // Row sums of the symmetric plan of f are a_i exp((f_i - T(f)_i) / eps).

@@ -238,35 +238,21 @@ pub fn sinkhorn_matrix_free(
 
     // Marginals of the plan of (f, g): row sums a_i exp((f_i - F_i)/eps) with F the exact
     // row fit, and the same for columns.
+    let violation = |w: &[f64], p: &[f64], fit: &[f64]| -> f64 {
+        w.iter()
+            .zip(p)
+            .zip(fit)
+            .filter(|((wi, _), _)| **wi > 0.0)
+            .map(|((wi, pi), fi)| (wi * ((pi - fi) / eps).exp() - wi).abs())
+            .fold(0.0, f64::max)
+    };
     let (n, m) = clouds.shape();
     let mut fit = vec![0.0; n];
     crate::sinkhorn::update_rows(&logs(&b), &g, &clouds, eps, &mut fit);
-    let row_error = a
-        .iter()
-        .zip(&f)
-        .zip(&fit)
-        .map(|((ai, fi), ff)| {
-            if *ai > 0.0 {
-                (ai * ((fi - ff) / eps).exp() - ai).abs()
-            } else {
-                0.0
-            }
-        })
-        .fold(0.0, f64::max);
+    let row_error = violation(&a, &f, &fit);
     let mut fit = vec![0.0; m];
     crate::sinkhorn::update_columns(&logs(&a), &f, &clouds, eps, &mut fit);
-    let column_error = b
-        .iter()
-        .zip(&g)
-        .zip(&fit)
-        .map(|((bj, gj), gg)| {
-            if *bj > 0.0 {
-                (bj * ((gj - gg) / eps).exp() - bj).abs()
-            } else {
-                0.0
-            }
-        })
-        .fold(0.0, f64::max);
+    let column_error = violation(&b, &g, &fit);
     let transport_cost = plan_cost(&clouds, &a, &b, &f, &g, eps);
     let dot = |w: &[f64], p: &[f64]| -> f64 {
         w.iter()

@@ -319,18 +319,11 @@ pub(crate) fn log_domain<K: SoftMin + ?Sized>(
     let (n, m) = cost.shape();
     let mut f = vec![0.0; n];
     let mut g = vec![0.0; m];
-    let mut stages = Vec::new();
-    let mut e = range.max(options.epsilon);
-    while e > options.epsilon {
-        stages.push((e, 1e-4_f64.max(options.tolerance)));
-        e *= 0.5;
-    }
-    stages.push((options.epsilon, options.tolerance));
     let mut iterations = 0;
     let mut error = f64::INFINITY;
     let mut f_fit = vec![0.0; n];
     let mut g_fit = vec![0.0; m];
-    for (eps, tolerance) in stages {
+    for (eps, tolerance) in epsilon_stages(range, options) {
         let mut relax = OverRelaxation::new();
         loop {
             if iterations >= options.max_iterations {
@@ -368,6 +361,19 @@ pub(crate) fn log_domain<K: SoftMin + ?Sized>(
         }
     }
     Ok((f, g, iterations))
+}
+
+/// The epsilon-scaling schedule: $(\varepsilon, \text{tolerance})$ pairs halving from the
+/// cost range to the target, intermediate stages to a marginal error of $10^{-4}$.
+pub(crate) fn epsilon_stages(range: f64, options: &SinkhornOptions) -> Vec<(f64, f64)> {
+    let mut stages = Vec::new();
+    let mut e = range.max(options.epsilon);
+    while e > options.epsilon {
+        stages.push((e, 1e-4_f64.max(options.tolerance)));
+        e *= 0.5;
+    }
+    stages.push((options.epsilon, options.tolerance));
+    stages
 }
 
 /// `x <- (1 - omega) x + omega fit`.
