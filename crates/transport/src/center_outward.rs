@@ -80,7 +80,7 @@ use serde::{Deserialize, Serialize};
 use uqforge_core::estimate::normal_quantile;
 use uqforge_core::{Error, Result, validate};
 
-use crate::cost::squared_distance;
+use crate::cost::GroundCost;
 use crate::measure::finite_rows;
 use crate::network_simplex::{ExactOptions, network_simplex};
 
@@ -305,23 +305,7 @@ impl CenterOutward {
         validate::len("center-outward sample rows (n_r n_s + n_0)", grid.len(), n)?;
         validate::len("center-outward sample columns (dimension)", grid.dim(), d)?;
         let grid_points = grid.points()?;
-        let rows: Vec<Vec<f64>> = data
-            .row_iter()
-            .map(|r| r.iter().copied().collect())
-            .collect();
-        let cells: Vec<Vec<f64>> = grid_points
-            .row_iter()
-            .map(|r| r.iter().copied().collect())
-            .collect();
-        let mut cost = DMatrix::zeros(n, n);
-        cost.as_mut_slice()
-            .par_chunks_exact_mut(n)
-            .zip(&cells)
-            .for_each(|(col, g)| {
-                for (c, x) in col.iter_mut().zip(&rows) {
-                    *c = squared_distance(x, g);
-                }
-            });
+        let cost = GroundCost::SqEuclidean.matrix(data, &grid_points)?;
         let unit = vec![1.0; n];
         let ot = network_simplex(&unit, &unit, &cost, &ExactOptions::default())?;
         let mut grid_of = vec![0; n];
@@ -336,10 +320,10 @@ impl CenterOutward {
                 signs.row_mut(i).copy_from(&(grid_points.row(k) / norm));
             }
         }
-        let offsets = cells
-            .iter()
+        let offsets = grid_points
+            .row_iter()
             .zip(&ot.target_potential)
-            .map(|(g, v)| 0.5 * (g.iter().map(|x| x * x).sum::<f64>() - v))
+            .map(|(g, v)| 0.5 * (g.norm_squared() - v))
             .collect();
         Ok(Self {
             grid,

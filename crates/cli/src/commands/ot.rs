@@ -136,31 +136,38 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
                 epsilon: reg(args)?,
                 ..SinkhornOptions::default()
             };
-            if source.len() * target.len() > MATRIX_FREE_ABOVE {
-                let ot = sinkhorn_matrix_free(&source, &target, cost, &options)?;
-                json!({
-                    "method": "sinkhorn",
-                    "cost": ot.cost,
-                    "iterations": ot.iterations,
-                    "marginal_error": ot.marginal_error,
-                    "reg": options.epsilon,
-                    "entropic_cost": ot.entropic_cost,
-                    "solver": "matrix-free",
-                    "tolerance": options.tolerance,
-                })
-            } else {
-                let ot = sinkhorn(&source, &target, cost, &options)?;
-                json!({
-                    "method": "sinkhorn",
-                    "cost": ot.cost,
-                    "iterations": ot.iterations,
-                    "marginal_error": ot.marginal_error,
-                    "reg": options.epsilon,
-                    "entropic_cost": ot.entropic_cost,
-                    "solver": format!("{:?}", ot.method).to_lowercase(),
-                    "tolerance": options.tolerance,
-                })
-            }
+            let (cost, iterations, marginal_error, entropic_cost, solver) =
+                if source.len() * target.len() > MATRIX_FREE_ABOVE {
+                    let ot = sinkhorn_matrix_free(&source, &target, cost, &options)?;
+                    let solver = "matrix-free".to_owned();
+                    (
+                        ot.cost,
+                        ot.iterations,
+                        ot.marginal_error,
+                        ot.entropic_cost,
+                        solver,
+                    )
+                } else {
+                    let ot = sinkhorn(&source, &target, cost, &options)?;
+                    let solver = format!("{:?}", ot.method).to_lowercase();
+                    (
+                        ot.cost,
+                        ot.iterations,
+                        ot.marginal_error,
+                        ot.entropic_cost,
+                        solver,
+                    )
+                };
+            json!({
+                "method": "sinkhorn",
+                "cost": cost,
+                "iterations": iterations,
+                "marginal_error": marginal_error,
+                "reg": options.epsilon,
+                "entropic_cost": entropic_cost,
+                "solver": solver,
+                "tolerance": options.tolerance,
+            })
         }
         "sliced" => {
             let options = SlicedOptions {
