@@ -168,20 +168,20 @@ pub fn fixed_support_barycenter(
             g[k].iter_mut()
                 .zip(&log_b[k])
                 .for_each(|(gj, lb)| *gj += eps * lb);
-            // h_i = eps LSE_j((g_j - C_ij)/eps), so log(pi_k 1)_i = (f_i + h_i)/eps.
+            // h_i = -eps LSE_j((g_j - C_ij)/eps), so log(pi_k 1)_i = (f_i - h_i)/eps (h keeps
+            // the soft-min's own sign: it is the shift guess of the next call).
             let shift: Vec<f64> = g[k].iter().map(|x| x / eps).collect();
             SoftMin::rows(&costs[k], &shift, eps, &mut h[k]);
-            h[k].iter_mut().for_each(|x| *x = -*x);
         }
         for (i, la) in log_a.iter_mut().enumerate() {
             *la = (0..measures.len())
-                .map(|k| lambda[k] * (f[k][i] + h[k][i]) / eps)
+                .map(|k| lambda[k] * (f[k][i] - h[k][i]) / eps)
                 .sum();
         }
         residual = (0..measures.len())
             .map(|k| {
                 (0..m)
-                    .map(|i| ((f[k][i] + h[k][i]) / eps).exp() - log_a[i].exp())
+                    .map(|i| ((f[k][i] - h[k][i]) / eps).exp() - log_a[i].exp())
                     .map(f64::abs)
                     .sum::<f64>()
             })
@@ -197,7 +197,7 @@ pub fn fixed_support_barycenter(
         }
         for k in 0..measures.len() {
             for i in 0..m {
-                f[k][i] = eps * log_a[i] - h[k][i];
+                f[k][i] = eps * log_a[i] + h[k][i];
             }
         }
     }

@@ -47,7 +47,9 @@ use uqforge_core::{Error, Result, validate};
 use crate::cost::{GroundCost, check_points};
 use crate::fast_exp::{self, exp};
 use crate::measure::DiscreteMeasure;
-use crate::sinkhorn::{SinkhornMethod, SinkhornOptions, SoftMin, log_domain, logs};
+use crate::sinkhorn::{
+    SinkhornMethod, SinkhornOptions, SoftMin, guess, log_domain, logs, one_pass_is_exact,
+};
 
 /// Points per block of the online log-sum-exp.
 const BLOCK: usize = 256;
@@ -129,8 +131,10 @@ fn costs_to(p: &[f64], other: &[f64], len: usize, start: usize, cost: GroundCost
     }
 }
 
-/// $-\varepsilon \log \sum_k e^{s_k - c(p, q_k)/\varepsilon}$ over the cloud `other`, by an
-/// online log-sum-exp over blocks.
+/// $-\varepsilon \log \sum_k e^{s_k - c(p, q_k)/\varepsilon}$ over the cloud `other`: one
+/// pass shifted by the previous result when that is exact
+/// ([`crate::sinkhorn::one_pass_is_exact`]), else an online log-sum-exp over blocks.
+#[allow(clippy::too_many_arguments)]
 fn soft_min_one(
     p: &[f64],
     other: &[f64],
@@ -139,15 +143,30 @@ fn soft_min_one(
     eps: f64,
     cost: GroundCost,
     buf: &mut [f64],
+    previous: f64,
 ) -> f64 {
     let inv = 1.0 / eps;
-    let (mut mx, mut sum) = (f64::NEG_INFINITY, 0.0);
-    for start in (0..len).step_by(BLOCK) {
-        let block = &mut buf[..BLOCK.min(len - start)];
+    let exponents = |start: usize, block: &mut [f64]| {
         costs_to(p, other, len, start, cost, block);
         for (b, s) in block.iter_mut().zip(&shift[start..]) {
             *b = s - *b * inv;
         }
+    };
+    if let Some(h) = guess(previous, inv) {
+        let mut sum = 0.0;
+        for start in (0..len).step_by(BLOCK) {
+            let block = &mut buf[..BLOCK.min(len - start)];
+            exponents(start, block);
+            sum += fast_exp::sum_exp(block, h);
+        }
+        if one_pass_is_exact(sum) {
+            return -eps * (h + sum.ln());
+        }
+    }
+    let (mut mx, mut sum) = (f64::NEG_INFINITY, 0.0);
+    for start in (0..len).step_by(BLOCK) {
+        let block = &mut buf[..BLOCK.min(len - start)];
+        exponents(start, block);
         let bm = fast_exp::max(block);
         if bm == f64::NEG_INFINITY {
             continue; // a block of zero weights
@@ -180,7 +199,7 @@ fn soft_min_all(
             for (t, pt) in p.iter_mut().enumerate() {
                 *pt = from[t * n_from + i];
             }
-            *o = soft_min_one(p, to, n_to, shift, eps, cost, buf);
+            *o = soft_min_one(p, to, n_to, shift, eps, cost, buf, *o);
         },
     );
 }

@@ -222,6 +222,13 @@ pub(crate) fn logs(w: &[f64]) -> Vec<f64> {
 
 /// The two soft-min operators of log-domain Sinkhorn, for a cost stored as a matrix or
 /// computed on the fly ([`crate::matrix_free`]).
+///
+/// On entry, `out` holds a previous result (the potentials of the last iteration) or
+/// anything else. A finite entry $h$ serves as the shift of the log-sum-exp: the sum
+/// $S = \sum_i e^{s_i - C_{ij}/\varepsilon + h/\varepsilon}$ is taken in one pass, and kept
+/// when $e^{-200} \le S \le e^{200}$ (see [`one_pass_is_exact`]); otherwise the entry is
+/// recomputed by two passes, maximum first. The result does not depend on the entry beyond
+/// rounding.
 pub(crate) trait SoftMin: Sync {
     /// $(n, m)$.
     fn shape(&self) -> (usize, usize);
@@ -229,6 +236,25 @@ pub(crate) trait SoftMin: Sync {
     fn columns(&self, s: &[f64], eps: f64, out: &mut [f64]);
     /// $o_i = -\varepsilon \log \sum_j e^{s_j - C_{ij}/\varepsilon}$.
     fn rows(&self, s: &[f64], eps: f64, out: &mut [f64]);
+}
+
+/// Whether a log-sum-exp taken in one pass with a guessed shift, $S = \sum_k e^{t_k - h}$, is
+/// as accurate as the two-pass one. Every exponent is then below $200$, so none was clamped
+/// (the largest finite is $709$), and the largest term is at least $S/K \ge e^{-200}/K$ for
+/// $K < 2^{64}$ terms, so the terms flushed to zero (below $e^{-708}$) weigh less than
+/// $e^{-460}$ of the sum. Near convergence the guess is the previous potential and $S$ is
+/// close to one.
+#[inline]
+pub(crate) fn one_pass_is_exact(sum: f64) -> bool {
+    // e^{-200} and e^{200}.
+    (1.383_896_526_736_737_5e-87..=7.225_973_768_125_749e86).contains(&sum)
+}
+
+/// The shift $h/\varepsilon$ from a previous result $h$, or `None` when $h$ is not finite.
+#[inline]
+pub(crate) fn guess(previous: f64, inv: f64) -> Option<f64> {
+    let h = -previous * inv;
+    h.is_finite().then_some(h)
 }
 
 impl SoftMin for DMatrix<f64> {
@@ -243,6 +269,13 @@ impl SoftMin for DMatrix<f64> {
         out.par_iter_mut()
             .zip(self.as_slice().par_chunks_exact(n))
             .for_each(|(gj, col)| {
+                if let Some(h) = guess(*gj, inv) {
+                    let sum = fast_exp::sum_exp_affine(shift, col, inv, h);
+                    if one_pass_is_exact(sum) {
+                        *gj = -eps * (h + sum.ln());
+                        return;
+                    }
+                }
                 let mx = fast_exp::max_affine(shift, col, inv);
                 let sum = fast_exp::sum_exp_affine(shift, col, inv, mx);
                 *gj = -eps * (mx + sum.ln());
@@ -250,7 +283,8 @@ impl SoftMin for DMatrix<f64> {
     }
 
     /// Parallel over blocks of rows; each block walks the columns, reading the column-major
-    /// matrix contiguously.
+    /// matrix contiguously: one pass shifted by the previous result, and a second and third
+    /// (maximum, then sum) only for blocks where that was not exact.
     fn rows(&self, shift: &[f64], eps: f64, out: &mut [f64]) {
         const BLOCK: usize = 256;
         let n = self.nrows();
@@ -261,17 +295,31 @@ impl SoftMin for DMatrix<f64> {
             .for_each(|(blk, out)| {
                 let r0 = blk * BLOCK;
                 let len = out.len();
+                let column = |j: usize| &data[j * n + r0..j * n + r0 + len];
+                let mut sum = vec![0.0; len];
+                let guesses: Option<Vec<f64>> = out.iter().map(|o| guess(*o, inv)).collect();
+                if let Some(mx) = guesses {
+                    for (j, s) in shift.iter().enumerate() {
+                        for ((acc, c), m) in sum.iter_mut().zip(column(j)).zip(&mx) {
+                            *acc += exp(s - c * inv - m);
+                        }
+                    }
+                    if sum.iter().all(|s| one_pass_is_exact(*s)) {
+                        for ((o, m), s) in out.iter_mut().zip(&mx).zip(&sum) {
+                            *o = -eps * (m + s.ln());
+                        }
+                        return;
+                    }
+                    sum.fill(0.0);
+                }
                 let mut mx = vec![f64::NEG_INFINITY; len];
                 for (j, s) in shift.iter().enumerate() {
-                    let col = &data[j * n + r0..j * n + r0 + len];
-                    for (m, c) in mx.iter_mut().zip(col) {
+                    for (m, c) in mx.iter_mut().zip(column(j)) {
                         *m = m.max(s - c * inv);
                     }
                 }
-                let mut sum = vec![0.0; len];
                 for (j, s) in shift.iter().enumerate() {
-                    let col = &data[j * n + r0..j * n + r0 + len];
-                    for ((acc, c), m) in sum.iter_mut().zip(col).zip(&mx) {
+                    for ((acc, c), m) in sum.iter_mut().zip(column(j)).zip(&mx) {
                         *acc += exp(s - c * inv - m);
                     }
                 }
@@ -648,6 +696,65 @@ mod tests {
         }
         let (xs, ys) = (x.rows(0, n).into_owned(), x.rows(n, n).into_owned());
         GroundCost::SqEuclidean.matrix(&xs, &ys).unwrap()
+    }
+
+    /// The soft-min operators against a reference log-sum-exp (libm, maximum first), from
+    /// guesses that are exact, close, far (the one-pass sum leaves [e^-200, e^200] both
+    /// ways), non-finite, and mixed within a block of rows.
+    #[test]
+    fn soft_min_is_independent_of_the_guess() {
+        // 300 rows: one full block of 256 rows and a partial one; costs up to about 60.
+        let c = standardised_gaussians(150, 7);
+        let c = DMatrix::from_fn(300, 150, |i, j| c[(i % 150, j)] + (i / 150) as f64);
+        let eps = 0.05;
+        let mut rng = rng_from_seed(8);
+        let s_rows: Vec<f64> = (0..300).map(|_| standard_normal(&mut rng)).collect();
+        let s_cols: Vec<f64> = (0..150).map(|_| standard_normal(&mut rng)).collect();
+        let reference = |terms: &mut dyn Iterator<Item = f64>| {
+            let t: Vec<f64> = terms.collect();
+            let mx = t.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            -eps * (mx + t.iter().map(|x| (x - mx).exp()).sum::<f64>().ln())
+        };
+        let col_ref: Vec<f64> = (0..150)
+            .map(|j| reference(&mut (0..300).map(|i| s_rows[i] - c[(i, j)] / eps)))
+            .collect();
+        let row_ref: Vec<f64> = (0..300)
+            .map(|i| reference(&mut (0..150).map(|j| s_cols[j] - c[(i, j)] / eps)))
+            .collect();
+        let guesses = |truth: &[f64], kind: usize| -> Vec<f64> {
+            truth
+                .iter()
+                .enumerate()
+                .map(|(k, t)| match (kind, k % 3) {
+                    (0, _) => *t,
+                    (1, _) => t + 0.3,
+                    (2, _) => t + 50.0, // 1000 nats: the sum underflows
+                    (3, _) => t - 50.0, // the sum overflows
+                    (4, _) => f64::NAN,
+                    (_, 0) => f64::INFINITY,
+                    (_, 1) => t - 20.0,
+                    _ => *t,
+                })
+                .collect()
+        };
+        for kind in 0..6 {
+            let mut out = guesses(&col_ref, kind);
+            SoftMin::columns(&c, &s_rows, eps, &mut out);
+            for (o, r) in out.iter().zip(&col_ref) {
+                assert!(
+                    (o - r).abs() <= 1e-12 * r.abs().max(1.0),
+                    "columns {kind}: {o} vs {r}"
+                );
+            }
+            let mut out = guesses(&row_ref, kind);
+            SoftMin::rows(&c, &s_cols, eps, &mut out);
+            for (o, r) in out.iter().zip(&row_ref) {
+                assert!(
+                    (o - r).abs() <= 1e-12 * r.abs().max(1.0),
+                    "rows {kind}: {o} vs {r}"
+                );
+            }
+        }
     }
 
     #[test]
