@@ -28,9 +28,19 @@
 //! POT's "numerical errors" at small regularisation; here it is detected and reported as an
 //! error, never returned as NaN.
 //!
-//! **Log domain** evaluates the updates as log-sum-exps, subtracting the maximum first, so no
-//! term overflows for any $\varepsilon$. It costs $nm$ exponentials per half-iteration
-//! (a vectorised $e^x$, see `fast_exp`). Convergence slows down like $1/\varepsilon$, so the
+//! **Log domain** evaluates the updates as log-sum-exps, subtracting a shift first (the
+//! previous potential, or the maximum when that is not safe), so no term overflows for any
+//! $\varepsilon$. It costs $nm$ exponentials per half-iteration (a vectorised $e^x$, see
+//! `fast_exp`), which made it five to eight times slower per iteration than plain scaling.
+//! On a stored cost matrix the solver therefore runs **stabilised scaling** (Schmitzer 2019):
+//! it splits $f = \hat f + \varepsilon \log \tilde u$, keeps the kernel
+//! $\tilde K_{ij} = e^{(\hat f_i + \hat g_j - C_{ij})/\varepsilon}$ of the absorbed potentials
+//! $\hat f, \hat g$, iterates plain scaling on $\tilde u, \tilde v$, and absorbs them into
+//! $\hat f, \hat g$ (rebuilding $\tilde K$) when they leave $[e^{-50}, e^{50}]$ and at every
+//! new $\varepsilon$. The iterates are those of the log-sum-exp updates (tested to agree), at
+//! the price of plain scaling plus a few kernel rebuilds: measured 4.98 s against 23.7 s at
+//! $n = m = 4000$. The matrix-free solver ([`crate::matrix_free`]) has no kernel to store
+//! and runs the log-sum-exp updates. Convergence slows down like $1/\varepsilon$, so the
 //! solver runs **epsilon scaling**: it starts at $\varepsilon_0 = \max C - \min C$ and halves
 //! $\varepsilon$, warm-starting each stage from the previous potentials and running each
 //! intermediate stage to a marginal error of $10^{-4}$, until the target $\varepsilon$, which
@@ -83,7 +93,9 @@ pub enum SinkhornMethod {
     /// Plain scaling when $(\max C - \min C)/\varepsilon \le 500$ (no kernel entry below
     /// $e^{-500}$) and it succeeds, else the log domain.
     Auto,
-    /// Log-sum-exp updates with epsilon scaling: stable for every $\varepsilon > 0$.
+    /// Log-domain updates with epsilon scaling: stable for every $\varepsilon > 0$. On a
+    /// stored cost they run as stabilised scaling (absorbed potentials, see the module docs),
+    /// which stores a kernel as large as the cost matrix.
     Log,
     /// Kernel scaling: fastest; an error when a point's whole kernel row or column underflows
     /// to zero or the scalings overflow, and typically no convergence within the iteration
@@ -193,13 +205,13 @@ pub fn sinkhorn_matrix(
         SinkhornMethod::Auto if plain_is_safe => match plain(&a, &b, cost, lo, range, options) {
             Ok((f, g, it)) => (f, g, it, SinkhornMethod::Plain),
             Err(Error::Degenerate { .. }) => {
-                let (f, g, it) = log_domain(&a, &b, cost, range, options)?;
+                let (f, g, it) = stabilised(&a, &b, cost, lo, range, options, ABSORB)?;
                 (f, g, it, SinkhornMethod::Log)
             }
             Err(e) => return Err(e),
         },
         _ => {
-            let (f, g, it) = log_domain(&a, &b, cost, range, options)?;
+            let (f, g, it) = stabilised(&a, &b, cost, lo, range, options, ABSORB)?;
             (f, g, it, SinkhornMethod::Log)
         }
     };
@@ -521,19 +533,8 @@ fn plain(
     let mut error = f64::INFINITY;
     let mut iterations = 0;
     while iterations < options.max_iterations {
-        // v = b / K^T u, parallel over columns (contiguous).
         fit_columns(k, n, b, &u, &mut v);
-        // K v, parallel over blocks of rows.
-        kv.par_chunks_mut(256).enumerate().for_each(|(blk, out)| {
-            let r0 = blk * 256;
-            out.fill(0.0);
-            for (j, vj) in v.iter().enumerate() {
-                let col = &k[j * n + r0..j * n + r0 + out.len()];
-                for (o, kij) in out.iter_mut().zip(col) {
-                    *o += kij * vj;
-                }
-            }
-        });
+        kernel_times(k, n, &v, &mut kv);
         iterations += 1;
         // Row sums of diag(u) K diag(v) are u_i (K v)_i.
         error = u
@@ -594,7 +595,8 @@ fn plain(
     Ok((f, g, iterations))
 }
 
-/// `v = b / K^T u` for a column-major kernel with `n` rows, parallel over columns.
+/// `v = b / K^T u` for a column-major kernel with `n` rows, parallel over columns
+/// (contiguous).
 fn fit_columns(k: &[f64], n: usize, b: &[f64], u: &[f64], v: &mut [f64]) {
     v.par_iter_mut()
         .zip(k.par_chunks_exact(n))
@@ -603,6 +605,197 @@ fn fit_columns(k: &[f64], n: usize, b: &[f64], u: &[f64], v: &mut [f64]) {
             let s = fast_exp::dot(col, u);
             *vj = bj / s;
         });
+}
+
+/// `out = K v` for a column-major kernel with `n` rows, parallel over blocks of rows; each
+/// block walks the columns, reading the matrix contiguously.
+fn kernel_times(k: &[f64], n: usize, v: &[f64], out: &mut [f64]) {
+    out.par_chunks_mut(256).enumerate().for_each(|(blk, out)| {
+        let r0 = blk * 256;
+        out.fill(0.0);
+        for (j, vj) in v.iter().enumerate() {
+            let col = &k[j * n + r0..j * n + r0 + out.len()];
+            for (o, kij) in out.iter_mut().zip(col) {
+                *o += kij * vj;
+            }
+        }
+    });
+}
+
+/// Scalings beyond $e^{\pm 50}$ are absorbed into the potentials of the stored kernel.
+const ABSORB: f64 = 50.0;
+
+/// Log-domain Sinkhorn on a stored cost matrix by stabilised scaling (Schmitzer 2019,
+/// "absorption"). The potentials are split as $f = \hat f + \varepsilon \log \tilde u$,
+/// $g = \hat g + \varepsilon \log \tilde v$; the kernel
+/// $\tilde K_{ij} = e^{(\hat f_i + \hat g_j - C_{ij})/\varepsilon}$ is stored, and the log-domain
+/// updates become the scaling updates $\tilde v = 1 / \tilde K^\top (a \odot \tilde u)$,
+/// $\tilde u = 1 / \tilde K (b \odot \tilde v)$: two matrix–vector products, no
+/// exponential. When a scaling leaves $[e^{-50}, e^{50}]$, and at each new $\varepsilon$, the
+/// scalings are absorbed into $\hat f, \hat g$ and $\tilde K$ is rebuilt ($nm$ exponentials).
+/// With warm-started stages $\hat f, \hat g$ stay close to the optimal potentials, so $\tilde K$
+/// is close to $\pi_{ij}/(a_i b_j)$: no entry overflows, and the entries that underflow weigh
+/// less than $e^{-645}$ of the plan. Should a product still vanish or overflow (never seen),
+/// the solver starts over with [`log_domain`]. Over-relaxation and the stopping rule are those
+/// of [`log_domain`], in multiplicative form. Memory: the kernel, as much as the cost.
+fn stabilised(
+    a: &[f64],
+    b: &[f64],
+    cost: &DMatrix<f64>,
+    lo: f64,
+    range: f64,
+    options: &SinkhornOptions,
+    absorb: f64,
+) -> Result<(Vec<f64>, Vec<f64>, usize)> {
+    let (n, m) = cost.shape();
+    let (mut f_hat, mut g_hat) = (vec![0.0; n], vec![lo; m]);
+    let (mut su, mut sv) = (vec![1.0; n], vec![1.0; m]);
+    let (mut u, mut v) = (vec![0.0; n], vec![0.0; m]);
+    let (mut ktu, mut kv) = (vec![0.0; m], vec![0.0; n]);
+    let mut kernel = vec![0.0; n * m];
+    let mut kernel_eps = f64::NAN;
+    let mut iterations = 0;
+    let mut error = f64::INFINITY;
+    let degenerate = || {
+        Error::degenerate(
+            "stabilised Sinkhorn",
+            "a kernel product vanished or overflowed",
+        )
+    };
+    // f_hat += eps log su, su = 1 (same for g), then the kernel at eps.
+    let absorb_and_rebuild = |f_hat: &mut [f64],
+                              g_hat: &mut [f64],
+                              su: &mut [f64],
+                              sv: &mut [f64],
+                              kernel: &mut [f64],
+                              old_eps: f64,
+                              eps: f64|
+     -> Result<()> {
+        if old_eps.is_finite() {
+            for (p, s) in f_hat
+                .iter_mut()
+                .zip(su.iter_mut())
+                .chain(g_hat.iter_mut().zip(sv.iter_mut()))
+            {
+                *p += old_eps * s.ln();
+                *s = 1.0;
+            }
+        }
+        let inv = 1.0 / eps;
+        let shift: Vec<f64> = f_hat.iter().map(|x| x * inv).collect();
+        let largest = kernel
+            .par_chunks_exact_mut(n)
+            .zip(cost.as_slice().par_chunks_exact(n))
+            .zip(g_hat.par_iter())
+            .map(|((out, col), gj)| {
+                let t = gj * inv;
+                for ((k, s), c) in out.iter_mut().zip(&shift).zip(col) {
+                    *k = exp(s + t - c * inv);
+                }
+                fast_exp::max_affine(&shift, col, inv) + t
+            })
+            .reduce(|| f64::NEG_INFINITY, f64::max);
+        // e^300: products of a kernel entry and scalings within e^{+-50} stay finite.
+        if largest.is_finite() && largest <= 300.0 {
+            Ok(())
+        } else {
+            Err(degenerate())
+        }
+    };
+    let mut run = || -> Result<()> {
+        for (eps, tolerance) in epsilon_stages(range, options) {
+            absorb_and_rebuild(
+                &mut f_hat,
+                &mut g_hat,
+                &mut su,
+                &mut sv,
+                &mut kernel,
+                kernel_eps,
+                eps,
+            )?;
+            kernel_eps = eps;
+            let mut relax = OverRelaxation::new();
+            loop {
+                if iterations >= options.max_iterations {
+                    return Err(Error::DidNotConverge {
+                        what: "log-domain Sinkhorn (marginal error)".into(),
+                        iterations,
+                        residual: error,
+                    });
+                }
+                let omega = relax.omega;
+                u.iter_mut()
+                    .zip(a)
+                    .zip(&su)
+                    .for_each(|((x, w), s)| *x = w * s);
+                ktu.par_iter_mut()
+                    .zip(kernel.par_chunks_exact(n))
+                    .for_each(|(o, col)| *o = fast_exp::dot(col, &u));
+                relax_scalings(&mut sv, &ktu, omega);
+                v.iter_mut()
+                    .zip(b)
+                    .zip(&sv)
+                    .for_each(|((x, w), s)| *x = w * s);
+                kernel_times(&kernel, n, &v, &mut kv);
+                iterations += 1;
+                // Row sums of the plan are a_i su_i (K v)_i.
+                error = a
+                    .iter()
+                    .zip(&su)
+                    .zip(&kv)
+                    .map(|((w, s), k)| w * (s * k - 1.0).abs())
+                    .sum();
+                let finite = |x: &[f64]| x.iter().all(|s| s.is_finite() && *s > 0.0);
+                if !error.is_finite() || !finite(&sv) || !finite(&kv) {
+                    return Err(degenerate());
+                }
+                if error <= tolerance && omega == 1.0 {
+                    break;
+                }
+                relax.observe(error, tolerance);
+                relax_scalings(&mut su, &kv, omega);
+                let far = |x: &[f64]| x.iter().any(|s| s.ln().abs() > absorb);
+                if far(&su) || far(&sv) {
+                    absorb_and_rebuild(
+                        &mut f_hat,
+                        &mut g_hat,
+                        &mut su,
+                        &mut sv,
+                        &mut kernel,
+                        eps,
+                        eps,
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => {
+            let eps = kernel_eps;
+            let join = |p: &[f64], s: &[f64]| -> Vec<f64> {
+                p.iter().zip(s).map(|(p, s)| p + eps * s.ln()).collect()
+            };
+            Ok((join(&f_hat, &su), join(&g_hat, &sv), iterations))
+        }
+        Err(Error::Degenerate { .. }) => {
+            let (f, g, more) = log_domain(a, b, cost, range, options)?;
+            Ok((f, g, iterations + more))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `s <- s^(1 - omega) (1/k)^omega`: the relaxed log-domain update $\log s \leftarrow
+/// (1 - \omega) \log s + \omega \log(1/k)$ of a scaling whose exact fit is $1/k$.
+fn relax_scalings(s: &mut [f64], k: &[f64], omega: f64) {
+    if omega == 1.0 {
+        s.iter_mut().zip(k).for_each(|(x, k)| *x = 1.0 / k);
+    } else {
+        s.iter_mut()
+            .zip(k)
+            .for_each(|(x, k)| *x = ((1.0 - omega) * x.ln() - omega * k.ln()).exp());
+    }
 }
 
 /// $\pi_{ij} = a_i b_j e^{(f_i + g_j - C_{ij})/\varepsilon}$ (zero where a weight is zero).
@@ -752,6 +945,45 @@ mod tests {
                 assert!(
                     (o - r).abs() <= 1e-12 * r.abs().max(1.0),
                     "rows {kind}: {o} vs {r}"
+                );
+            }
+        }
+    }
+
+    /// Stabilised scaling is the log-domain iteration: absorbing at every iteration (threshold
+    /// below zero), at the default threshold, and the log-sum-exp updates give the same
+    /// potentials and iteration counts, down to epsilon = 1e-3 of the cost range.
+    #[test]
+    fn stabilised_scaling_equals_the_log_sum_exp_iteration() {
+        let c = standardised_gaussians(120, 11);
+        let mut a = vec![1.0 / 119.0; 120];
+        a[5] = 0.0; // a zero weight: its potential is still the log-domain formula
+        let b = vec![1.0 / 120.0; 120];
+        let (lo, hi) = (c.min(), c.max());
+        for (rel, tolerance) in [(1e-1, 1e-10), (1e-2, 1e-9), (1e-3, 1e-6)] {
+            let o = SinkhornOptions {
+                epsilon: rel * (hi - lo),
+                tolerance,
+                ..SinkhornOptions::default()
+            };
+            let (f0, g0, it0) = log_domain(&a, &b, &c, hi - lo, &o).unwrap();
+            for absorb in [-1.0, ABSORB] {
+                let (f, g, it) = stabilised(&a, &b, &c, lo, hi - lo, &o, absorb).unwrap();
+                // Same iterations up to the last one, whose rounding can decide the stop.
+                assert!(
+                    it.abs_diff(it0) <= 1,
+                    "{rel} {absorb}: {it} vs {it0} iterations"
+                );
+                let gap = f
+                    .iter()
+                    .zip(&f0)
+                    .chain(g.iter().zip(&g0))
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f64::max);
+                // Potentials are determined to about eps * tolerance by the marginals.
+                assert!(
+                    gap < 1e-6 * (hi - lo),
+                    "{rel} {absorb}: potentials differ by {gap}"
                 );
             }
         }
