@@ -13,7 +13,9 @@
 use std::time::Instant;
 
 use nalgebra::{DMatrix, DVector};
-use uqforge_core::bench::{Cell, Plot, Series, Suite, SuiteConfig, SuiteReport, Table};
+use uqforge_core::bench::{
+    Cell, Plot, Series, Suite, SuiteConfig, SuiteReport, Table, peak_rss_mib,
+};
 use uqforge_core::observe::Progress;
 use uqforge_core::rng::{standard_normal, stream};
 use uqforge_core::{Result, rng::uniform01};
@@ -57,14 +59,6 @@ pub fn timing_trial(n: usize, p: usize, seed: u64) -> Result<Trial> {
         }
     }
     Trial::new(y, t, x)
-}
-
-/// Peak resident memory of this process so far (Linux `VmHWM`), in MiB.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }
 
 fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport> {

@@ -133,6 +133,46 @@ pub struct Series {
     pub y: Vec<f64>,
 }
 
+/// Resident memory of this process now (Linux `VmRSS`), in MiB; `None` elsewhere.
+pub fn rss_mib() -> Option<f64> {
+    proc_status_mib("VmRSS:")
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in MiB, since the start or the last
+/// [`reset_peak_rss`]; `None` elsewhere.
+pub fn peak_rss_mib() -> Option<f64> {
+    proc_status_mib("VmHWM:")
+}
+
+/// Resets the peak resident memory to the current one (Linux >= 4.0, by writing `5` to
+/// `/proc/self/clear_refs`), so that [`peak_rss_mib`] measures the next step alone. Returns
+/// whether it worked.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// User plus system CPU time of this process, all threads, in seconds (Linux
+/// `/proc/self/stat`, in clock ticks of 10 ms); `None` elsewhere. The figure Python's
+/// `time.process_time()` reports, for like-for-like comparisons with multithreaded peers.
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may contain spaces: fields 14 and 15
+    // (utime, stime) are the 12th and 13th after the closing parenthesis.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    // USER_HZ is 100 on every Linux ABI in use.
+    Some((utime + stime) / 100.0)
+}
+
+fn proc_status_mib(key: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
 /// The suites of `uqforge-core`.
 pub fn suites() -> Vec<Suite> {
     vec![Suite {
@@ -247,6 +287,39 @@ pub fn rng_suite(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<Su
 mod tests {
     use super::*;
     use crate::observe::NoProgress;
+
+    /// CPU time grows by the work done; a touched 64 MiB buffer shows in the peak, and the
+    /// reset brings the peak back once it is freed.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn process_measurements() {
+        let t0 = cpu_seconds().unwrap();
+        let start = Instant::now();
+        let mut x = 0.0_f64;
+        while start.elapsed().as_secs_f64() < 0.3 {
+            for i in 0..10_000 {
+                x = std::hint::black_box(x + f64::from(i).sqrt());
+            }
+        }
+        let used = cpu_seconds().unwrap() - t0;
+        assert!(
+            (0.2..2.0).contains(&used),
+            "{used} s of CPU for 0.3 s of work"
+        );
+
+        assert!(reset_peak_rss());
+        let before = rss_mib().unwrap();
+        let buffer = std::hint::black_box(vec![1u8; 64 << 20]);
+        let peak = peak_rss_mib().unwrap();
+        assert!(peak - before > 60.0, "peak {peak} MiB from {before} MiB");
+        drop(buffer);
+        assert!(reset_peak_rss());
+        let after = peak_rss_mib().unwrap();
+        assert!(
+            after < peak - 30.0,
+            "peak {after} MiB after the reset, was {peak}"
+        );
+    }
 
     #[test]
     fn rng_suite_follows_the_monte_carlo_law() {
