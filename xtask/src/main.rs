@@ -25,6 +25,7 @@ pub(crate) fn registry() -> Vec<uqforge_core::bench::Suite> {
     suites.extend(uqforge_core::bench::suites());
     suites.extend(uqforge_sensitivity::bench::suites());
     suites.extend(uqforge_causal::bench::suites());
+    suites.extend(uqforge_transport::bench::suites());
     suites
 }
 

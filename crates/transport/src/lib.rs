@@ -2,6 +2,7 @@
 
 pub mod assignment;
 pub mod barycenter;
+pub mod bench;
 pub mod center_outward;
 pub mod cost;
 pub mod divergence;
