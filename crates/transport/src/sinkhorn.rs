@@ -386,13 +386,7 @@ pub(crate) fn log_domain<K: SoftMin + ?Sized>(
     for (eps, tolerance) in epsilon_stages(range, options) {
         let mut relax = OverRelaxation::new();
         loop {
-            if iterations >= options.max_iterations {
-                return Err(Error::DidNotConverge {
-                    what: "log-domain Sinkhorn (marginal error)".into(),
-                    iterations,
-                    residual: error,
-                });
-            }
+            iteration_limit(iterations, options, error)?;
             let omega = relax.omega;
             update_columns(&log_a, &f, cost, eps, &mut g_fit);
             relax_into(&mut g, &g_fit, omega);
@@ -421,6 +415,18 @@ pub(crate) fn log_domain<K: SoftMin + ?Sized>(
         }
     }
     Ok((f, g, iterations))
+}
+
+/// [`Error::DidNotConverge`] once the log-domain iterations reach the limit.
+fn iteration_limit(iterations: usize, options: &SinkhornOptions, error: f64) -> Result<()> {
+    if iterations >= options.max_iterations {
+        return Err(Error::DidNotConverge {
+            what: "log-domain Sinkhorn (marginal error)".into(),
+            iterations,
+            residual: error,
+        });
+    }
+    Ok(())
 }
 
 /// The epsilon-scaling schedule: $(\varepsilon, \text{tolerance})$ pairs halving from the
@@ -716,13 +722,7 @@ fn stabilised(
             kernel_eps = eps;
             let mut relax = OverRelaxation::new();
             loop {
-                if iterations >= options.max_iterations {
-                    return Err(Error::DidNotConverge {
-                        what: "log-domain Sinkhorn (marginal error)".into(),
-                        iterations,
-                        residual: error,
-                    });
-                }
+                iteration_limit(iterations, options, error)?;
                 let omega = relax.omega;
                 u.iter_mut()
                     .zip(a)
