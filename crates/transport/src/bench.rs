@@ -114,6 +114,26 @@ struct Timing {
     extra_peak_mib: f64,
 }
 
+/// One solve: its timing (extra peak memory NaN where it cannot be measured) and its result,
+/// an error included.
+fn measure_once<T>(solve: impl FnOnce() -> Result<T>) -> (Timing, Result<T>) {
+    let peak_known = reset_peak_rss();
+    let before = rss_mib().unwrap_or(f64::NAN);
+    let (c0, w0) = (cpu_seconds().unwrap_or(f64::NAN), Instant::now());
+    let value = solve();
+    let wall = w0.elapsed().as_secs_f64();
+    let timing = Timing {
+        cpu: cpu_seconds().unwrap_or(f64::NAN) - c0,
+        wall,
+        extra_peak_mib: if peak_known {
+            peak_rss_mib().unwrap_or(f64::NAN) - before
+        } else {
+            f64::NAN
+        },
+    };
+    (timing, value)
+}
+
 /// Best of 3 (1 when a solve takes more than 5 s), and the last result.
 fn measure<T>(mut solve: impl FnMut() -> Result<T>) -> Result<(Timing, T)> {
     let mut best = Timing {
@@ -123,19 +143,13 @@ fn measure<T>(mut solve: impl FnMut() -> Result<T>) -> Result<(Timing, T)> {
     };
     let mut out = None;
     for _ in 0..3 {
-        let peak_known = reset_peak_rss();
-        let before = rss_mib().unwrap_or(f64::NAN);
-        let (c0, w0) = (cpu_seconds().unwrap_or(f64::NAN), Instant::now());
-        let value = solve()?;
-        let wall = w0.elapsed().as_secs_f64();
-        let cpu = cpu_seconds().unwrap_or(f64::NAN) - c0;
-        if peak_known {
-            best.extra_peak_mib = peak_rss_mib().unwrap_or(f64::NAN) - before;
-        }
-        best.cpu = best.cpu.min(cpu);
-        best.wall = best.wall.min(wall);
+        let (t, value) = measure_once(&mut solve);
+        let value = value?;
+        best.extra_peak_mib = t.extra_peak_mib;
+        best.cpu = best.cpu.min(t.cpu);
+        best.wall = best.wall.min(t.wall);
         out = Some(value);
-        if wall > 5.0 {
+        if t.wall > 5.0 {
             break;
         }
     }
@@ -344,13 +358,12 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
             method,
             ..SinkhornOptions::default()
         };
-        let start = Instant::now();
-        let c0 = cpu_seconds().unwrap_or(f64::NAN);
-        let row = match sinkhorn_matrix(a, b, &c, &o) {
+        let (t, result) = measure_once(|| sinkhorn_matrix(a, b, &c, &o));
+        let row = match result {
             Ok(ot) => vec![
                 Cell::from(label),
-                Cell::from(cpu_seconds().unwrap_or(f64::NAN) - c0),
-                Cell::from(start.elapsed().as_secs_f64()),
+                Cell::from(t.cpu),
+                Cell::from(t.wall),
                 Cell::from(ot.iterations),
                 Cell::from(l1_error(&ot.plan, a, b)),
                 Cell::from(ot.cost),
@@ -359,8 +372,8 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
             ],
             Err(e) => vec![
                 Cell::from(label),
-                Cell::from(cpu_seconds().unwrap_or(f64::NAN) - c0),
-                Cell::from(start.elapsed().as_secs_f64()),
+                Cell::from(t.cpu),
+                Cell::from(t.wall),
                 Cell::from("n/a"),
                 Cell::from("n/a"),
                 Cell::from("n/a"),
@@ -407,22 +420,19 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
             tolerance,
             ..SinkhornOptions::default()
         };
-        let peak_known = reset_peak_rss();
-        let before = rss_mib().unwrap_or(f64::NAN);
-        let (c0, w0) = (cpu_seconds().unwrap_or(f64::NAN), Instant::now());
-        let ot = sinkhorn_matrix_free(&x, &y, GroundCost::SqEuclidean, &o)?;
-        let wall = w0.elapsed().as_secs_f64();
+        let (t, ot) = measure_once(|| sinkhorn_matrix_free(&x, &y, GroundCost::SqEuclidean, &o));
+        let ot = ot?;
         free_rows.push(vec![
             Cell::from(n),
             Cell::from(d),
             Cell::from(epsilon),
             Cell::from(tolerance),
-            Cell::from(cpu_seconds().unwrap_or(f64::NAN) - c0),
-            Cell::from(wall),
+            Cell::from(t.cpu),
+            Cell::from(t.wall),
             Cell::from(ot.iterations),
-            Cell::from(wall / ot.iterations as f64),
+            Cell::from(t.wall / ot.iterations as f64),
             Cell::from(ot.marginal_error),
-            number(peak_known.then(|| peak_rss_mib().unwrap_or(f64::NAN) - before)),
+            number(t.extra_peak_mib.is_finite().then_some(t.extra_peak_mib)),
             Cell::from(8.0 * (n * n) as f64 / (1024.0 * 1024.0)),
         ]);
         progress.advance(1);
