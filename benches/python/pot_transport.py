@@ -1,7 +1,11 @@
 """Peer timing for the `transport` suite: POT 0.9.7 on the suite's problems.
 
-Same law as `uqforge_transport::bench::gaussians` (x ~ N(0, I_2), y ~ N((2, 0), I_2), uniform
-weights, squared Euclidean cost), drawn with NumPy (other random numbers, same law). For each
+The problems of `uqforge_transport::bench::gaussians` (x ~ N(0, I_2), y ~ N((2, 0), I_2),
+uniform weights, squared Euclidean cost): with `--data DIR` the very points of the Rust suite,
+written by `cargo xtask transport-data DIR` (seed 20261122, files x_{n}.csv and y_{n}.csv);
+without it, NumPy draws of the same law (other random numbers: Sinkhorn's iteration count at
+a tolerance of 1e-9 differs from one draw to another by up to a factor of 50, so compare on
+the same data). For each
 solver: CPU time of the solve (`time.process_time`, all threads, as `cpu_seconds` in the Rust
 suite), wall time, best of 3 (1 when a solve takes more than 5 s), the transport cost, and
 the achieved L1 marginal error of the plan (sum of |row sums - a| + |column sums - b|, from a
@@ -13,7 +17,9 @@ error, checked every 10 iterations), the Rust suite to an L1 error of 1e-9: the 
 is the stricter one, and both achieved errors are recorded.
 
     pip install pot==0.9.7   # NumPy 2.4.6 with its OpenBLAS when measured
-    python3 benches/python/pot_transport.py > benches/python/pot_transport.json
+    cargo xtask transport-data /tmp/transport-data
+    python3 benches/python/pot_transport.py --data /tmp/transport-data \
+        > benches/python/pot_transport.json
 
 Measurement only: never run by the build or the tests.
 """
@@ -28,7 +34,13 @@ import numpy as np
 import ot
 
 
+DATA = sys.argv[sys.argv.index("--data") + 1] if "--data" in sys.argv else None
+
+
 def draw(n, seed=0):
+    if DATA is not None:
+        load = lambda name: np.loadtxt(f"{DATA}/{name}_{n}.csv", delimiter=",", ndmin=2)
+        return load("x"), load("y")
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, 2))
     y = rng.standard_normal((n, 2)) + np.array([2.0, 0.0])
@@ -108,4 +120,7 @@ for n in [1000]:
                l1_error=l1_error(plan, a, b), iterations=int(log.get("niter", -1)),
                warnings=sorted({str(w.message) for w in caught}))
 
-print(json.dumps({"pot": ot.__version__, "numpy": np.__version__, "rows": rows}, indent=1))
+data = ("uqforge_transport::bench::gaussians, seed 20261122 (cargo xtask transport-data)"
+        if DATA is not None else "NumPy draws of the same law (default_rng(0))")
+print(json.dumps({"pot": ot.__version__, "numpy": np.__version__, "data": data, "rows": rows},
+                 indent=1))

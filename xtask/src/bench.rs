@@ -10,6 +10,9 @@ use uqforge_core::observe::Progress;
 
 use crate::{meta, registry, report, svg};
 
+/// The seed of every suite unless `--seed` says otherwise.
+pub(crate) const DEFAULT_SEED: u64 = 20_261_122;
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Options {
     pub(crate) quick: bool,
@@ -24,7 +27,7 @@ impl Options {
         let mut o = Self {
             quick: false,
             suites: Vec::new(),
-            seed: 20_261_122,
+            seed: DEFAULT_SEED,
             out: None,
             list: false,
         };

@@ -4,6 +4,8 @@
 //!   method-comparison suites and writes `docs/benchmarks/<date>/` (`report.md`, `results.json`
 //!   with host, git revision and date next to every figure, and one SVG per plot).
 //! - `cargo xtask bench --list`: the registered suites.
+//! - `cargo xtask transport-data DIR [--seed S]`: writes the transport suite's problems as CSV
+//!   for the POT peer script (`benches/python/pot_transport.py --data DIR`).
 //! - `cargo xtask doc [--katex-dir DIR]`: `cargo doc --workspace --no-deps` with the math
 //!   rendered by KaTeX (from a CDN, or from a local KaTeX distribution for offline use).
 //!
@@ -32,12 +34,14 @@ pub(crate) fn registry() -> Vec<uqforge_core::bench::Suite> {
 const USAGE: &str = "usage:
   cargo xtask bench [--quick] [--suite NAME]... [--seed S] [--out DIR]
   cargo xtask bench --list
+  cargo xtask transport-data DIR [--seed S]
   cargo xtask doc [--katex-dir DIR]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bench") => bench::Options::parse(&args[1..]).and_then(|o| bench::run(&o)),
+        Some("transport-data") => transport_data(&args[1..]),
         Some("doc") => doc::Options::parse(&args[1..]).and_then(|o| doc::run(&o)),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
@@ -52,6 +56,23 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `cargo xtask transport-data DIR [--seed S]` (seed default: the bench default).
+fn transport_data(args: &[String]) -> Result<(), String> {
+    let (dir, seed) = match args {
+        [dir] => (dir, bench::DEFAULT_SEED),
+        [dir, flag, seed] if flag == "--seed" => (
+            dir,
+            seed.parse()
+                .map_err(|_| format!("--seed: not an unsigned integer: {seed}"))?,
+        ),
+        _ => return Err(format!("transport-data needs a directory\n{USAGE}")),
+    };
+    let written = uqforge_transport::bench::write_problems(std::path::Path::new(dir), seed)
+        .map_err(|e| e.to_string())?;
+    println!("{} files written to {dir} (seed {seed})", written.len());
+    Ok(())
 }
 
 /// The workspace root (xtask lives one level below it).

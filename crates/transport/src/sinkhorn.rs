@@ -633,39 +633,59 @@ fn plain(
         return Err(failure());
     }
     let mut u = vec![1.0; n];
-    let mut v = vec![0.0; m];
+    let mut v = vec![1.0; m];
+    let (mut u_fit, mut v_fit) = (vec![0.0; n], vec![0.0; m]);
     let mut kv = vec![0.0; n];
     let mut error = f64::INFINITY;
     let mut iterations = 0;
-    while iterations < options.max_iterations {
-        fit_columns(k, n, b, &u, &mut v);
-        kernel_times(k, n, &v, &mut kv);
-        iterations += 1;
-        // Row sums of diag(u) K diag(v) are u_i (K v)_i.
-        error = u
-            .iter()
-            .zip(&kv)
+    let mut relax = OverRelaxation::new();
+    // Row sums of diag(u) K diag(v) are u_i (K v)_i.
+    let row_error = |u: &[f64], kv: &[f64]| -> f64 {
+        u.iter()
+            .zip(kv)
             .zip(a)
             .map(|((ui, s), ai)| (ui * s - ai).abs())
-            .sum();
-        for ((ui, s), ai) in u.iter_mut().zip(&kv).zip(a) {
-            *ui = ai / s;
+            .sum()
+    };
+    let mut converged = false;
+    while iterations < options.max_iterations {
+        let omega = relax.omega;
+        fit_columns(k, n, b, &u, &mut v_fit);
+        if omega != 1.0 && relax.check {
+            // Measure the unrelaxed pair (u, v_fit) without stepping to it.
+            kernel_times(k, n, &v_fit, &mut kv);
+            if row_error(&u, &kv) <= options.tolerance {
+                converged = true;
+                break;
+            }
         }
-        if !error.is_finite() || u.iter().chain(&v).any(|x| !x.is_finite()) {
+        relax_multiplicative(&mut v, &v_fit, omega);
+        kernel_times(k, n, &v, &mut kv);
+        iterations += 1;
+        error = row_error(&u, &kv);
+        u_fit
+            .iter_mut()
+            .zip(&kv)
+            .zip(a)
+            .for_each(|((x, s), ai)| *x = ai / s);
+        if !error.is_finite() || u_fit.iter().chain(&v).any(|x| !x.is_finite()) {
             return Err(failure());
         }
-        if error <= options.tolerance {
+        if error <= options.tolerance && omega == 1.0 {
+            converged = true;
             break;
         }
+        relax.observe(error, options.tolerance);
+        relax_multiplicative(&mut u, &u_fit, omega);
     }
-    if error > options.tolerance {
+    if !converged {
         return Err(Error::DidNotConverge {
             what: "plain Sinkhorn (marginal error)".into(),
             iterations,
             residual: error,
         });
     }
-    // Columns: v was computed from the previous u; recompute so that columns are exact.
+    // The measured pair is (u, fit of v to u): columns exact, rows within the tolerance.
     fit_columns(k, n, b, &u, &mut v);
     // pi_ij = u_i K_ij v_j = a_i b_j exp((f_i + g_j - C_ij)/eps), so f_i + g_j =
     // eps log(u_i / a_i) + eps log(v_j / b_j) + min C; zero weights leave 0/0,
@@ -896,6 +916,22 @@ fn stabilised(
             Ok((f, g, iterations + more))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// `x <- x^(1 - omega) fit^omega`, the relaxed update of a plain scaling (zero where the fit
+/// is zero: a point of zero weight).
+fn relax_multiplicative(x: &mut [f64], fit: &[f64], omega: f64) {
+    if omega == 1.0 {
+        x.copy_from_slice(fit);
+    } else {
+        x.iter_mut().zip(fit).for_each(|(x, f)| {
+            *x = if *f == 0.0 {
+                0.0
+            } else {
+                *x * (f / *x).powf(omega)
+            };
+        });
     }
 }
 
