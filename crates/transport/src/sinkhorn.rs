@@ -732,19 +732,33 @@ fn fit_columns(k: &[f64], n: usize, b: &[f64], u: &[f64], v: &mut [f64]) {
         });
 }
 
-/// `out = K v` for a column-major kernel with `n` rows, parallel over blocks of rows; each
-/// block walks the columns, reading the matrix contiguously.
+/// `out = K v` for the column-major kernel `k` ($n$ rows): each task accumulates the
+/// columns of its range into its own vector, reading whole columns contiguously, and the
+/// partial vectors are summed. Row blocks that visit every column read 2 KiB pieces $8n$
+/// bytes apart: at $n = m = 4000$ a plain iteration took 72 ms of CPU that way, 46 to 53 ms
+/// this way (NumPy's BLAS in POT: 30 ms).
 fn kernel_times(k: &[f64], n: usize, v: &[f64], out: &mut [f64]) {
-    out.par_chunks_mut(256).enumerate().for_each(|(blk, out)| {
-        let r0 = blk * 256;
-        out.fill(0.0);
-        for (j, vj) in v.iter().enumerate() {
-            let col = &k[j * n + r0..j * n + r0 + out.len()];
-            for (o, kij) in out.iter_mut().zip(col) {
-                *o += kij * vj;
+    let per = v.len().div_ceil(rayon::current_num_threads()).max(1);
+    let sum = k
+        .par_chunks(n * per)
+        .zip(v.par_chunks(per))
+        .map(|(columns, vs)| {
+            let mut acc = vec![0.0; n];
+            for (col, vj) in columns.chunks_exact(n).zip(vs) {
+                for (a, kij) in acc.iter_mut().zip(col) {
+                    *a += kij * vj;
+                }
             }
-        }
-    });
+            acc
+        })
+        .reduce(
+            || vec![0.0; n],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
+    out.copy_from_slice(&sum);
 }
 
 /// Scalings beyond $e^{\pm 50}$ are absorbed into the potentials of the stored kernel.
