@@ -8,6 +8,9 @@ pub use uqforge_core as core;
 #[cfg(feature = "datasets")]
 #[doc(inline)]
 pub use uqforge_datasets as datasets;
+#[cfg(feature = "depth")]
+#[doc(inline)]
+pub use uqforge_depth as depth;
 #[cfg(feature = "sensitivity")]
 #[doc(inline)]
 pub use uqforge_sensitivity as sensitivity;

@@ -41,6 +41,8 @@ enum Command {
     /// Center-outward ranks and signs of a multivariate sample (optimal transport to a grid
     /// on the unit ball).
     CenterOutward(commands::center_outward::Args),
+    /// Statistical depth of query points with respect to a sample (how central each is).
+    Depth(commands::depth::Args),
 }
 
 /// Exit status of every failure.
@@ -83,6 +85,7 @@ fn run() -> Result<ExitCode, String> {
         Command::Ate(args) => commands::ate::run(&args),
         Command::Ot(args) => commands::ot::run(&args),
         Command::CenterOutward(args) => commands::center_outward::run(&args),
+        Command::Depth(args) => commands::depth::run(&args),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

@@ -686,3 +686,77 @@ fn center_outward_refuses_bad_input_in_one_line() {
         assert!(err.contains(needle), "{line}: {err}");
     }
 }
+
+#[test]
+fn depth_follows_the_json_contract() {
+    // The five vertices of a regular pentagon around (1, 2): the centre has halfspace depth
+    // 2/5, a vertex 1/5, a far point 0; Mahalanobis depth 1 at the mean.
+    let mut text = String::from("x,y\n");
+    for i in 0..5 {
+        let t = 2.0 * std::f64::consts::PI * f64::from(i) / 5.0;
+        text += &format!("{},{}\n", 1.0 + t.cos(), 2.0 + t.sin());
+    }
+    let sample = temp_csv("depth_sample.csv", &text);
+    let query = temp_csv("depth_query.csv", "1,2\n2,2\n9,9\n");
+    let v = json(&run(&format!(
+        "depth --sample {sample} --query {query} --method halfspace"
+    )));
+    assert_eq!(v["method"], "halfspace");
+    assert_eq!(v["exact"], true);
+    let depth: Vec<f64> = v["depth"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_f64().unwrap())
+        .collect();
+    assert_eq!(depth, [0.4, 0.2, 0.0]);
+    let v = json(&run(&format!(
+        "depth --sample {sample} --query {query} --method halfspace --directions 500 --seed 3"
+    )));
+    assert_eq!(
+        (v["exact"].as_bool(), v["seed"].as_u64()),
+        (Some(false), Some(3))
+    );
+    assert!(v["depth"][0].as_f64().unwrap() >= 0.4);
+    let v = json(&run(&format!(
+        "depth --sample {sample} --query {query} --method mahalanobis"
+    )));
+    assert!((v["depth"][0].as_f64().unwrap() - 1.0).abs() < 1e-12, "{v}");
+}
+
+#[test]
+fn depth_refuses_bad_input_in_one_line() {
+    let sample = temp_csv("depth_bad.csv", "a,b\n0,0\n1,1\n2,2\n3,3\n");
+    let query = temp_csv("depth_bad_q.csv", "0,0,0\n");
+    let query2 = temp_csv("depth_bad_q2.csv", "0,0\n");
+    for (line, needle) in [
+        (
+            format!("depth --sample {sample} --query {query2} --method mahalanobis"),
+            "positive definite",
+        ),
+        (
+            format!("depth --sample {sample} --query {query} --method halfspace"),
+            "dimension mismatch",
+        ),
+        (
+            format!("depth --sample {sample} --query {query2} --method lens"),
+            "not implemented yet",
+        ),
+        (
+            format!("depth --sample {sample} --query {query2} --method tukey"),
+            "unknown depth",
+        ),
+        (
+            format!("depth --sample {sample} --query {query2} --method mahalanobis --directions 5"),
+            "--directions",
+        ),
+    ] {
+        let out = run(&line);
+        assert_eq!(out.status.code(), Some(2), "{line}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(needle) && err.lines().count() == 1,
+            "{line}: {err}"
+        );
+    }
+}

@@ -1,0 +1,445 @@
+//! Halfspace (Tukey) depth: the smallest fraction of the sample in a closed halfspace that
+//! contains the point.
+//!
+//! $$ D(x) = \frac1n \min_{\lVert u\rVert = 1}
+//!    \operatorname{card} \lbrace i : u^\top (x_i - x) \ge 0 \rbrace $$
+//!
+//! (Tukey 1975). It is affine invariant, at most $1/2$ at a point that is not in the sample
+//! (turning a line through it swaps the two sides), zero outside the convex hull of the
+//! sample, and its level sets are nested convex regions that generalise quantiles. The
+//! convention here is the closed halfspace: sample points equal to $x$ count in every
+//! halfspace, so a point of the sample has depth at least $1/n$.
+//!
+//! # Exact in one and two dimensions
+//! In 1D, $D(x) = \min(\operatorname{card} \lbrace i : x_i \le x\rbrace,
+//! \operatorname{card} \lbrace i : x_i \ge x\rbrace) / n$. In 2D (Rousseeuw and Ruts 1996),
+//! only directions matter. With $v_i = x_i - x$ and $k_0$ the number of sample points equal
+//! to $x$ (in every halfplane), a closed halfplane through $x$ counts at least as many points
+//! as a nearby one with no $v_i$ on its boundary, so the minimum is over those "generic"
+//! halfplanes, the open half-circles $(t, t + \pi)$ of angles. Their count changes only when
+//! $t$ crosses the angle of some $v_i$ or its opposite, so it suffices to evaluate it just
+//! after each: with $L_i$ the points strictly to the left of the ray through $x_i$
+//! ($v_i \times v_j > 0$, the 2D cross product) and $O_i$ those in the opposite direction,
+//! the half-circle starting just after $v_i$ holds $A_i = L_i + O_i$ points and the one
+//! starting just after $-v_i$ holds the other $m - A_i$, with $m = n - k_0$:
+//!
+//! $$ n D(x) = k_0 + \min_i \min(A_i, m - A_i) . $$
+//!
+//! Sorting the $v_i$ by angle makes the points to the left of each ray a contiguous arc,
+//! followed by the opposite ones, and the arc's end moves forward as the ray turns: one sort
+//! and one sweep, $O(n \log n)$ per query. Points in the same direction from $x$ share one
+//! count. (Counting $L_i$ alone, open halfplanes whose boundary holds sample points on both
+//! sides of $x$, undercounts on data with collinear points: the tests check grids.)
+//!
+//! # Approximate in any dimension
+//! With $K$ seeded random directions $u_k$ (uniform on the sphere),
+//! $\min_k \min(\operatorname{card} \lbrace i : u_k^\top x_i \ge u_k^\top x\rbrace,
+//! \operatorname{card} \lbrace i : u_k^\top x_i \le u_k^\top x\rbrace) / n$
+//! is a minimum over a subset of the directions of the definition, so it is an **upper
+//! bound** of the depth that decreases to it as $K$ grows (Dyckerhoff, Mozharovskyi and
+//! Nagy 2021 compare such approximations). Fit: $O(Knd + Kn \log n)$ (sorted projections);
+//! query: $O(K(d + \log n))$. Exact depth in $d \ge 3$ is not implemented yet.
+//!
+//! ```
+//! use nalgebra::DMatrix;
+//! use uqforge_depth::{Depth, Halfspace};
+//! // The five vertices of a regular pentagon: from the centre, every halfplane holds at
+//! // least two of them.
+//! let pentagon = DMatrix::from_fn(5, 2, |i, k| {
+//!     let t = 2.0 * std::f64::consts::PI * i as f64 / 5.0;
+//!     if k == 0 { t.cos() } else { t.sin() }
+//! });
+//! let depth = Halfspace::exact(&pentagon).unwrap();
+//! let d = depth.depth(&DMatrix::from_row_slice(2, 2, &[0.0, 0.0, 5.0, 0.0])).unwrap();
+//! assert_eq!((d[0], d[1]), (2.0 / 5.0, 0.0));
+//! ```
+//!
+//! # References
+//! - J. W. Tukey, "Mathematics and the picturing of data", Proceedings of the International
+//!   Congress of Mathematicians, Vancouver, 1975.
+//! - P. J. Rousseeuw, I. Ruts, "Algorithm AS 307: bivariate location depth", Applied
+//!   Statistics 45(4), 1996.
+//! - R. Dyckerhoff, P. Mozharovskyi, S. Nagy, "Approximate computation of projection depths",
+//!   Computational Statistics & Data Analysis 157, 2021.
+
+use nalgebra::DMatrix;
+use uqforge_core::rng::{rng_from_seed, standard_normal};
+use uqforge_core::{Error, Result};
+
+use crate::sample::{Depth, check_sample, rows};
+
+/// How [`Halfspace`] computes the depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HalfspaceMethod {
+    /// Exact: dimensions 1 and 2.
+    Exact,
+    /// Minimum over `directions` random directions drawn from `seed`: an upper bound.
+    RandomDirections {
+        /// Number of directions $K \ge 1$.
+        directions: usize,
+        /// Seed of the ChaCha8 stream of directions.
+        seed: u64,
+    },
+}
+
+/// Halfspace depth fitted on a sample.
+#[derive(Debug, Clone)]
+pub struct Halfspace {
+    n: usize,
+    d: usize,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    /// The sample's coordinates, for the exact 1D and 2D computations.
+    Exact(Vec<Vec<f64>>),
+    /// Unit directions and, for each, the sorted projections of the sample.
+    Random {
+        directions: Vec<Vec<f64>>,
+        projections: Vec<Vec<f64>>,
+    },
+}
+
+impl Halfspace {
+    /// Fits the depth with the given method.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] and [`Error::NonFinite`] for the sample;
+    /// [`Error::InvalidParameter`] for [`HalfspaceMethod::Exact`] in dimension 3 or more,
+    /// or zero directions.
+    pub fn fit(sample: &DMatrix<f64>, method: HalfspaceMethod) -> Result<Self> {
+        check_sample("halfspace", sample, 1)?;
+        let (n, d) = sample.shape();
+        let kind = match method {
+            HalfspaceMethod::Exact => {
+                if d > 2 {
+                    return Err(Error::invalid_parameter(
+                        "method",
+                        format!(
+                            "exact halfspace depth is implemented in dimensions 1 and 2, not \
+                             {d}; use random directions (an upper bound)"
+                        ),
+                    ));
+                }
+                Kind::Exact(rows(sample))
+            }
+            HalfspaceMethod::RandomDirections { directions, seed } => {
+                uqforge_core::validate::at_least("directions", directions, 1)?;
+                let mut rng = rng_from_seed(seed);
+                let mut units = Vec::with_capacity(directions);
+                while units.len() < directions {
+                    let u: Vec<f64> = (0..d).map(|_| standard_normal(&mut rng)).collect();
+                    let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+                    if norm > 0.0 {
+                        units.push(u.into_iter().map(|v| v / norm).collect::<Vec<_>>());
+                    }
+                }
+                let points = rows(sample);
+                let projections = units
+                    .iter()
+                    .map(|u| {
+                        let mut p: Vec<f64> = points.iter().map(|x| dot(u, x)).collect();
+                        p.sort_by(f64::total_cmp);
+                        p
+                    })
+                    .collect();
+                Kind::Random {
+                    directions: units,
+                    projections,
+                }
+            }
+        };
+        Ok(Self { n, d, kind })
+    }
+
+    /// The exact depth (dimensions 1 and 2): shorthand for [`Halfspace::fit`] with
+    /// [`HalfspaceMethod::Exact`].
+    ///
+    /// # Errors
+    /// Those of [`Halfspace::fit`].
+    pub fn exact(sample: &DMatrix<f64>) -> Result<Self> {
+        Self::fit(sample, HalfspaceMethod::Exact)
+    }
+
+    /// The number of sample points in the least populated closed halfspace containing the
+    /// point: $n D(x)$.
+    pub fn count(&self, point: &[f64]) -> usize {
+        match &self.kind {
+            Kind::Exact(points) if self.d == 1 => {
+                let below = points.iter().filter(|x| x[0] <= point[0]).count();
+                let above = points.iter().filter(|x| x[0] >= point[0]).count();
+                below.min(above)
+            }
+            Kind::Exact(points) => count_2d(points, point),
+            Kind::Random {
+                directions,
+                projections,
+            } => directions
+                .iter()
+                .zip(projections)
+                .map(|(u, p)| {
+                    let t = dot(u, point);
+                    let below = p.partition_point(|v| *v <= t);
+                    let above = p.len() - p.partition_point(|v| *v < t);
+                    below.min(above)
+                })
+                .min()
+                .unwrap_or(self.n),
+        }
+    }
+}
+
+impl Depth for Halfspace {
+    fn dim(&self) -> usize {
+        self.d
+    }
+
+    fn depth_of(&self, point: &[f64]) -> f64 {
+        self.count(point) as f64 / self.n as f64
+    }
+}
+
+fn dot(u: &[f64], x: &[f64]) -> f64 {
+    u.iter().zip(x).map(|(a, b)| a * b).sum()
+}
+
+/// $n D(x)$ in 2D by one angular sort and sweep (Rousseeuw and Ruts 1996).
+fn count_2d(points: &[Vec<f64>], x: &[f64]) -> usize {
+    let mut v: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| (p[0] - x[0], p[1] - x[1]))
+        .filter(|&(a, b)| a != 0.0 || b != 0.0)
+        .collect();
+    let at_x = points.len() - v.len();
+    let m = v.len();
+    if m == 0 {
+        return at_x;
+    }
+    v.sort_by(|p, q| p.1.atan2(p.0).total_cmp(&q.1.atan2(q.0)));
+    let cross = |p: (f64, f64), q: (f64, f64)| p.0 * q.1 - p.1 * q.0;
+    let same_direction =
+        |p: (f64, f64), q: (f64, f64)| cross(p, q) == 0.0 && p.0 * q.0 + p.1 * q.1 > 0.0;
+    let at = |k: usize| v[k % m];
+    let mut least = m;
+    let mut end = 0;
+    let mut i = 0;
+    while i < m {
+        // The group of points in the direction of v_i.
+        let mut g = 1;
+        while g < m && same_direction(v[i], at(i + g)) {
+            g += 1;
+        }
+        // Points strictly to the left of the ray: the arc after the group, up to the first
+        // point at or beyond the opposite direction; then the opposite points.
+        end = end.max(i + g);
+        while end < i + m && cross(v[i], at(end)) > 0.0 {
+            end += 1;
+        }
+        let mut opposite = 0;
+        while end + opposite < i + m && same_direction(at(end + opposite), (-v[i].0, -v[i].1)) {
+            opposite += 1;
+        }
+        let a = end - (i + g) + opposite;
+        least = least.min(a).min(m - a);
+        i += g;
+    }
+    at_x + least
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn normal_sample(n: usize, d: usize, seed: u64) -> DMatrix<f64> {
+        let mut rng = rng_from_seed(seed);
+        DMatrix::from_fn(n, d, |_, _| standard_normal(&mut rng))
+    }
+
+    /// The definition, by enumeration: closed halfplanes whose boundary passes through x,
+    /// with normals perpendicular to each x_i - x turned by +-1e-7 rad (the candidate
+    /// directions of the minimum), counted with dot products: O(n^2), no sorting.
+    fn brute_force_2d(sample: &DMatrix<f64>, x: &[f64]) -> usize {
+        let v: Vec<(f64, f64)> = sample
+            .row_iter()
+            .map(|r| (r[0] - x[0], r[1] - x[1]))
+            .collect();
+        let count = |u: (f64, f64)| v.iter().filter(|p| u.0 * p.0 + u.1 * p.1 >= 0.0).count();
+        let mut least = count((1.0, 0.0));
+        for p in &v {
+            if p.0 == 0.0 && p.1 == 0.0 {
+                continue;
+            }
+            let angle = p.1.atan2(p.0);
+            for side in [-1.0, 1.0] {
+                for turn in [-1e-7, 1e-7] {
+                    let t = angle + side * std::f64::consts::FRAC_PI_2 + turn;
+                    least = least.min(count((t.cos(), t.sin())));
+                }
+            }
+        }
+        least
+    }
+
+    #[test]
+    fn exact_2d_equals_the_brute_force() {
+        for seed in 0..20 {
+            let x = normal_sample(40 + seed as usize, 2, seed);
+            let depth = Halfspace::exact(&x).unwrap();
+            let mut queries = normal_sample(15, 2, 100 + seed) * 1.5;
+            // Sample points themselves, too.
+            queries = queries.insert_rows(0, 3, 0.0);
+            for k in 0..3 {
+                queries.set_row(k, &x.row(k));
+            }
+            for q in queries.row_iter() {
+                let q = [q[0], q[1]];
+                assert_eq!(
+                    depth.count(&q),
+                    brute_force_2d(&x, &q),
+                    "seed {seed}, query {q:?}"
+                );
+            }
+        }
+    }
+
+    /// Ties: a grid with repeated points and queries on sample points and on lines
+    /// through several of them.
+    #[test]
+    fn exact_2d_with_ties_equals_the_brute_force() {
+        let mut pts = Vec::new();
+        for i in 0..5 {
+            for j in 0..4 {
+                pts.extend([f64::from(i), f64::from(j)]);
+            }
+        }
+        pts.extend([2.0, 1.0, 2.0, 1.0, 0.0, 0.0]);
+        let x = DMatrix::from_row_slice(pts.len() / 2, 2, &pts);
+        let depth = Halfspace::exact(&x).unwrap();
+        // Every point of the half-integer grid around it: on sample points, between them, on
+        // lines through several of them, outside.
+        for i in -2..=10 {
+            for j in -2..=8 {
+                let q = [f64::from(i) / 2.0, f64::from(j) / 2.0];
+                assert_eq!(depth.count(&q), brute_force_2d(&x, &q), "query {q:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn closed_forms() {
+        // 1D: the median of 1..=7 has depth 4/7, the end points 1/7, outside 0.
+        let line = DMatrix::from_fn(7, 1, |i, _| (i + 1) as f64);
+        let depth = Halfspace::exact(&line).unwrap();
+        let d = depth
+            .depth(&DMatrix::from_column_slice(3, 1, &[4.0, 7.0, 7.5]))
+            .unwrap();
+        assert_eq!(d.as_slice(), &[4.0 / 7.0, 1.0 / 7.0, 0.0]);
+        // Regular m-gon (m odd) with its centre: (m - 1)/2 vertices in the best halfplane.
+        for m in [5usize, 7, 11] {
+            let polygon = DMatrix::from_fn(m, 2, |i, k| {
+                let t = 2.0 * std::f64::consts::PI * i as f64 / m as f64;
+                if k == 0 { t.cos() } else { t.sin() }
+            });
+            assert_eq!(
+                Halfspace::exact(&polygon).unwrap().count(&[0.0, 0.0]),
+                (m - 1) / 2
+            );
+        }
+    }
+
+    /// Random directions never go below the exact depth and reach it with enough
+    /// directions on a small sample.
+    #[test]
+    fn random_directions_bound_the_exact_depth_from_above() {
+        let x = normal_sample(60, 2, 7);
+        let exact = Halfspace::exact(&x).unwrap();
+        let few = Halfspace::fit(
+            &x,
+            HalfspaceMethod::RandomDirections {
+                directions: 10,
+                seed: 1,
+            },
+        )
+        .unwrap();
+        let many = Halfspace::fit(
+            &x,
+            HalfspaceMethod::RandomDirections {
+                directions: 20_000,
+                seed: 1,
+            },
+        )
+        .unwrap();
+        let q = normal_sample(30, 2, 8);
+        let (e, f, m) = (
+            exact.depth(&q).unwrap(),
+            few.depth(&q).unwrap(),
+            many.depth(&q).unwrap(),
+        );
+        for i in 0..30 {
+            assert!(f[i] >= e[i] && m[i] >= e[i] && f[i] >= m[i] - 1.0 / 60.0);
+        }
+        assert_eq!(
+            m, e,
+            "20,000 directions should find every minimum on 60 points"
+        );
+        assert!(
+            f.iter().zip(e.iter()).any(|(a, b)| a > b),
+            "10 directions are not enough"
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        let x = normal_sample(10, 3, 1);
+        assert!(matches!(
+            Halfspace::exact(&x),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            Halfspace::fit(
+                &x,
+                HalfspaceMethod::RandomDirections {
+                    directions: 0,
+                    seed: 1
+                }
+            ),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            Halfspace::exact(&DMatrix::zeros(0, 2)),
+            Err(Error::EmptyInput { .. })
+        ));
+        let depth = Halfspace::exact(&normal_sample(10, 2, 1)).unwrap();
+        assert!(matches!(
+            depth.depth(&DMatrix::zeros(2, 3)),
+            Err(Error::DimensionMismatch { .. })
+        ));
+    }
+
+    proptest! {
+        /// Affine invariance of the exact 2D depth, and depth in [0, 1/2 + 1/n] for a
+        /// sample without ties.
+        #[test]
+        fn affine_invariance(seed in 0u64..1000, a in prop::array::uniform4(-2.0f64..2.0),
+                             b in prop::array::uniform2(-5.0f64..5.0)) {
+            let a = DMatrix::from_row_slice(2, 2, &a);
+            prop_assume!(a.determinant().abs() > 0.1);
+            let x = normal_sample(25, 2, seed);
+            let q = normal_sample(6, 2, seed + 1) * 1.5;
+            let map = |m: &DMatrix<f64>| {
+                let mut out = m * a.transpose();
+                for mut row in out.row_iter_mut() {
+                    row[0] += b[0];
+                    row[1] += b[1];
+                }
+                out
+            };
+            let before = Halfspace::exact(&x).unwrap().depth(&q).unwrap();
+            let after = Halfspace::exact(&map(&x)).unwrap().depth(&map(&q)).unwrap();
+            prop_assert_eq!(&before, &after);
+            prop_assert!(before.iter().all(|d| (0.0..=0.5 + 1.0 / 25.0).contains(d)));
+        }
+    }
+}

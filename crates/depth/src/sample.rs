@@ -1,0 +1,73 @@
+//! The fitted-depth interface and the checks every depth applies to its sample and queries.
+
+use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
+use uqforge_core::{Error, Result};
+
+/// A depth fitted on a sample (rows = points): fit once, then score any number of queries.
+///
+/// A depth $D(x; P)$ maps a point to $[0, 1]$: large at the centre of the distribution $P$,
+/// small at its outskirts, zero far away (Zuo and Serfling 2000). Implementors provide
+/// [`Depth::depth_of`] for one point; [`Depth::depth`] checks a batch of queries and scores
+/// its rows in parallel.
+pub trait Depth: Sync {
+    /// Dimension $d$ of the sample.
+    fn dim(&self) -> usize;
+
+    /// Depth of one point, given as its $d$ finite coordinates (checked by [`Depth::depth`]).
+    fn depth_of(&self, point: &[f64]) -> f64;
+
+    /// Depths of the rows of `queries`, in parallel.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] when `queries` does not have $d$ columns,
+    /// [`Error::NonFinite`] for a NaN or infinite coordinate (index = row).
+    fn depth(&self, queries: &DMatrix<f64>) -> Result<DVector<f64>> {
+        uqforge_core::validate::len("query columns (dimension)", self.dim(), queries.ncols())?;
+        check_finite("queries", queries)?;
+        let depths: Vec<f64> = rows(queries).par_iter().map(|p| self.depth_of(p)).collect();
+        Ok(DVector::from_vec(depths))
+    }
+}
+
+/// Every coordinate is finite; the error's index is the row of the first bad point.
+pub(crate) fn check_finite(what: &str, points: &DMatrix<f64>) -> Result<()> {
+    for (i, row) in points.row_iter().enumerate() {
+        if let Some(v) = row.iter().find(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: format!("{what} (row)"),
+                index: i,
+                value: *v,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A sample of at least `min_points` finite points in dimension at least 1.
+pub(crate) fn check_sample(method: &str, sample: &DMatrix<f64>, min_points: usize) -> Result<()> {
+    if sample.nrows() == 0 || sample.ncols() == 0 {
+        return Err(Error::EmptyInput {
+            what: format!("{method} sample (rows = points, columns = coordinates)"),
+        });
+    }
+    if sample.nrows() < min_points {
+        return Err(Error::invalid_parameter(
+            "sample",
+            format!(
+                "{method} depth in dimension {} needs at least {min_points} points, got {}",
+                sample.ncols(),
+                sample.nrows()
+            ),
+        ));
+    }
+    check_finite("sample", sample)
+}
+
+/// The rows of `points` as vectors.
+pub(crate) fn rows(points: &DMatrix<f64>) -> Vec<Vec<f64>> {
+    points
+        .row_iter()
+        .map(|r| r.iter().copied().collect())
+        .collect()
+}
