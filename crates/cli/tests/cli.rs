@@ -722,6 +722,23 @@ fn depth_follows_the_json_contract() {
         "depth --sample {sample} --query {query} --method mahalanobis"
     )));
     assert!((v["depth"][0].as_f64().unwrap() - 1.0).abs() < 1e-12, "{v}");
+    // Spatial: the unit vectors balance at the centre. Lens: the centre is at distance 1
+    // (the circumradius) from every vertex, and every pair is at least a side (1.18) apart,
+    // so it lies in all ten lenses; the far point in none.
+    for flag in ["", " --affine-invariant"] {
+        let v = json(&run(&format!(
+            "depth --sample {sample} --query {query} --method spatial{flag}"
+        )));
+        assert!((v["depth"][0].as_f64().unwrap() - 1.0).abs() < 1e-12, "{v}");
+        assert_eq!(v["affine_invariant"], !flag.is_empty());
+    }
+    let v = json(&run(&format!(
+        "depth --sample {sample} --query {query} --method lens"
+    )));
+    assert_eq!(
+        (v["depth"][0].as_f64(), v["depth"][2].as_f64()),
+        (Some(1.0), Some(0.0))
+    );
 }
 
 #[test]
@@ -739,7 +756,7 @@ fn depth_refuses_bad_input_in_one_line() {
             "dimension mismatch",
         ),
         (
-            format!("depth --sample {sample} --query {query2} --method lens"),
+            format!("depth --sample {sample} --query {query2} --method fermat-lens"),
             "not implemented yet",
         ),
         (
@@ -749,6 +766,10 @@ fn depth_refuses_bad_input_in_one_line() {
         (
             format!("depth --sample {sample} --query {query2} --method mahalanobis --directions 5"),
             "--directions",
+        ),
+        (
+            format!("depth --sample {sample} --query {query2} --method lens --affine-invariant"),
+            "--affine-invariant",
         ),
     ] {
         let out = run(&line);

@@ -80,13 +80,13 @@ impl Mahalanobis {
         &self.mean
     }
 
-    /// The squared Mahalanobis distance $(x - \bar x)^\top S^{-1} (x - \bar x)$ of a point
-    /// (its $d$ coordinates).
-    fn squared_distance(&self, point: &[f64]) -> f64 {
+    /// The whitened point $L^{-1}(x - \bar x)$, with $S = LL^\top$: its squared norm is the
+    /// squared Mahalanobis distance $(x - \bar x)^\top S^{-1} (x - \bar x)$.
+    pub(crate) fn whiten(&self, point: &[f64]) -> DVector<f64> {
         let mut y = DVector::from_column_slice(point) - &self.mean;
-        // L is positive definite (checked at fit), so the solve succeeds.
+        // L has a positive diagonal (checked at fit), so the solve succeeds.
         self.factor.solve_lower_triangular_mut(&mut y);
-        y.norm_squared()
+        y
     }
 }
 
@@ -96,7 +96,7 @@ impl Depth for Mahalanobis {
     }
 
     fn depth_of(&self, point: &[f64]) -> f64 {
-        1.0 / (1.0 + self.squared_distance(point))
+        1.0 / (1.0 + self.whiten(point).norm_squared())
     }
 }
 

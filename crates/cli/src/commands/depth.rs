@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use uqforge_core::{Error, Result};
-use uqforge_depth::{Depth, Halfspace, HalfspaceMethod, Mahalanobis};
+use uqforge_depth::{Depth, Halfspace, HalfspaceMethod, Lens, Mahalanobis, Spatial};
 
 use super::ot::points;
 
@@ -11,12 +11,10 @@ use super::ot::points;
 const DEFAULT_DIRECTIONS: usize = 1000;
 
 /// Methods of the contract that are not implemented yet.
-const PLANNED: [&str; 8] = [
+const PLANNED: [&str; 6] = [
     "projection",
-    "spatial",
     "simplicial",
     "zonoid",
-    "lens",
     "weighted-lens",
     "fermat-lens",
     "center-outward",
@@ -31,10 +29,13 @@ pub(crate) struct Args {
     /// Query points, as --sample (same number of columns).
     #[arg(long)]
     query: String,
-    /// mahalanobis or halfspace (exact in 1D and 2D; random directions otherwise or with
-    /// --directions).
+    /// mahalanobis, halfspace (exact in 1D and 2D; random directions otherwise or with
+    /// --directions), spatial or lens.
     #[arg(long)]
     method: String,
+    /// Spatial depth whitened by the sample covariance (affine invariant).
+    #[arg(long)]
+    affine_invariant: bool,
     /// Number of random directions (halfspace: an upper bound of the exact depth).
     #[arg(long)]
     directions: Option<usize>,
@@ -57,7 +58,33 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
             Ok(())
         }
     };
+    if args.affine_invariant && args.method != "spatial" {
+        return Err(Error::invalid_parameter(
+            "--affine-invariant",
+            format!("only for --method spatial, not {}", args.method),
+        ));
+    }
     match args.method.as_str() {
+        "spatial" => {
+            unused_directions()?;
+            let fitted = if args.affine_invariant {
+                Spatial::affine_invariant(&sample)?
+            } else {
+                Spatial::fit(&sample)?
+            };
+            let depth = fitted.depth(&queries)?;
+            Ok(json!({
+                "method": "spatial",
+                "depth": depth.as_slice(),
+                "dim": d,
+                "affine_invariant": args.affine_invariant,
+            }))
+        }
+        "lens" => {
+            unused_directions()?;
+            let depth = Lens::fit(&sample)?.depth(&queries)?;
+            Ok(json!({"method": "lens", "depth": depth.as_slice(), "dim": d}))
+        }
         "mahalanobis" => {
             unused_directions()?;
             let depth = Mahalanobis::fit(&sample)?.depth(&queries)?;
@@ -86,11 +113,13 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         }
         m if PLANNED.contains(&m) => Err(Error::invalid_parameter(
             "--method",
-            format!("`{m}` depth is not implemented yet; available: mahalanobis, halfspace"),
+            format!(
+                "`{m}` depth is not implemented yet; available: mahalanobis, halfspace, spatial, lens"
+            ),
         )),
         m => Err(Error::invalid_parameter(
             "--method",
-            format!("unknown depth `{m}`; available: mahalanobis, halfspace"),
+            format!("unknown depth `{m}`; available: mahalanobis, halfspace, spatial, lens"),
         )),
     }
 }
