@@ -739,6 +739,12 @@ fn depth_follows_the_json_contract() {
         (v["depth"][0].as_f64(), v["depth"][2].as_f64()),
         (Some(1.0), Some(0.0))
     );
+    // Fermat lens with alpha = 1 is lens depth.
+    let v1 = json(&run(&format!(
+        "depth --sample {sample} --query {query} --method fermat-lens --alpha 1"
+    )));
+    assert_eq!(v1["depth"], v["depth"]);
+    assert_eq!(v1["alpha"], 1.0);
 }
 
 #[test]
@@ -756,8 +762,16 @@ fn depth_refuses_bad_input_in_one_line() {
             "dimension mismatch",
         ),
         (
-            format!("depth --sample {sample} --query {query2} --method fermat-lens"),
+            format!("depth --sample {sample} --query {query2} --method zonoid"),
             "not implemented yet",
+        ),
+        (
+            format!("depth --sample {sample} --query {query2} --method fermat-lens --alpha 0.5"),
+            "alpha",
+        ),
+        (
+            format!("depth --sample {sample} --query {query2} --method lens --alpha 2"),
+            "--alpha",
         ),
         (
             format!("depth --sample {sample} --query {query2} --method tukey"),

@@ -11,7 +11,7 @@
 //! is invariant under similarities (rotations, translations, scalings) but not under every
 //! affine map, because it is built on Euclidean distances. Replacing them by the sample
 //! Fermat distance makes it follow the density of non-convex or clustered data (Fermat lens
-//! depth, next in this crate). In 1D the lens of $a < b$ is $[a, b]$, so a point between
+//! depth, [`crate::fermat`]). In 1D the lens of $a < b$ is $[a, b]$, so a point between
 //! $L$ sample points below and $R$ above has depth $LR / \binom n2$, at most about $1/2$.
 //!
 //! The fit stores the $\binom n2$ pairwise distances; a query computes its $n$ distances and

@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+pub mod fermat;
 pub mod halfspace;
 pub mod lens;
 pub mod mahalanobis;
 mod sample;
 pub mod spatial;
 
+pub use fermat::{FermatDistance, FermatLens};
 pub use halfspace::{Halfspace, HalfspaceMethod};
 pub use lens::Lens;
 pub use mahalanobis::Mahalanobis;

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use uqforge_core::{Error, Result};
-use uqforge_depth::{Depth, Halfspace, HalfspaceMethod, Lens, Mahalanobis, Spatial};
+use uqforge_depth::{Depth, FermatLens, Halfspace, HalfspaceMethod, Lens, Mahalanobis, Spatial};
 
 use super::ot::points;
 
@@ -11,14 +11,16 @@ use super::ot::points;
 const DEFAULT_DIRECTIONS: usize = 1000;
 
 /// Methods of the contract that are not implemented yet.
-const PLANNED: [&str; 6] = [
+const PLANNED: [&str; 5] = [
     "projection",
     "simplicial",
     "zonoid",
     "weighted-lens",
-    "fermat-lens",
     "center-outward",
 ];
+
+/// Fermat power when `--alpha` is not given.
+const DEFAULT_ALPHA: f64 = 2.0;
 
 /// Arguments of `uqforge depth`.
 #[derive(Debug, clap::Args)]
@@ -30,9 +32,12 @@ pub(crate) struct Args {
     #[arg(long)]
     query: String,
     /// mahalanobis, halfspace (exact in 1D and 2D; random directions otherwise or with
-    /// --directions), spatial or lens.
+    /// --directions), spatial, lens or fermat-lens.
     #[arg(long)]
     method: String,
+    /// Power alpha >= 1 of the sample Fermat distance (fermat-lens; default 2).
+    #[arg(long, allow_negative_numbers = true)]
+    alpha: Option<f64>,
     /// Spatial depth whitened by the sample covariance (affine invariant).
     #[arg(long)]
     affine_invariant: bool,
@@ -58,6 +63,12 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
             Ok(())
         }
     };
+    if args.alpha.is_some() && args.method != "fermat-lens" {
+        return Err(Error::invalid_parameter(
+            "--alpha",
+            format!("only for --method fermat-lens, not {}", args.method),
+        ));
+    }
     if args.affine_invariant && args.method != "spatial" {
         return Err(Error::invalid_parameter(
             "--affine-invariant",
@@ -84,6 +95,14 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
             unused_directions()?;
             let depth = Lens::fit(&sample)?.depth(&queries)?;
             Ok(json!({"method": "lens", "depth": depth.as_slice(), "dim": d}))
+        }
+        "fermat-lens" => {
+            unused_directions()?;
+            let alpha = args.alpha.unwrap_or(DEFAULT_ALPHA);
+            let depth = FermatLens::fit(&sample, alpha)?.depth(&queries)?;
+            Ok(
+                json!({"method": "fermat-lens", "depth": depth.as_slice(), "dim": d, "alpha": alpha}),
+            )
         }
         "mahalanobis" => {
             unused_directions()?;
@@ -114,12 +133,14 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         m if PLANNED.contains(&m) => Err(Error::invalid_parameter(
             "--method",
             format!(
-                "`{m}` depth is not implemented yet; available: mahalanobis, halfspace, spatial, lens"
+                "`{m}` depth is not implemented yet; available: mahalanobis, halfspace, spatial, lens, fermat-lens"
             ),
         )),
         m => Err(Error::invalid_parameter(
             "--method",
-            format!("unknown depth `{m}`; available: mahalanobis, halfspace, spatial, lens"),
+            format!(
+                "unknown depth `{m}`; available: mahalanobis, halfspace, spatial, lens, fermat-lens"
+            ),
         )),
     }
 }
