@@ -49,6 +49,7 @@ use nalgebra::DMatrix;
 use rayon::prelude::*;
 use uqforge_core::{Error, Result};
 
+use crate::lens::fraction_in_lenses;
 use crate::sample::{Depth, check_sample, rows};
 
 /// Sample Fermat distances between the points of a sample, with their extension to new
@@ -193,16 +194,7 @@ impl Depth for FermatLens {
 
     fn depth_of(&self, point: &[f64]) -> f64 {
         let r = self.fermat.to_point(point);
-        let n = r.len();
-        let mut inside = 0usize;
-        for i in 0..n {
-            for j in i + 1..n {
-                if r[i].max(r[j]) <= self.fermat.between(i, j) {
-                    inside += 1;
-                }
-            }
-        }
-        inside as f64 / (n * (n - 1) / 2) as f64
+        fraction_in_lenses(&r, |i, j| self.fermat.between(i, j))
     }
 }
 
@@ -210,12 +202,8 @@ impl Depth for FermatLens {
 mod tests {
     use super::*;
     use crate::lens::Lens;
+    use crate::testing::normal_sample;
     use uqforge_core::rng::{rng_from_seed, standard_normal, uniform01};
-
-    fn normal_sample(n: usize, d: usize, seed: u64) -> DMatrix<f64> {
-        let mut rng = rng_from_seed(seed);
-        DMatrix::from_fn(n, d, |_, _| standard_normal(&mut rng))
-    }
 
     /// Dijkstra from every source on the complete graph, O(n^2) per source: an independent
     /// computation of the same shortest paths.

@@ -250,12 +250,8 @@ fn count_2d(points: &[Vec<f64>], x: &[f64]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{affine, normal_sample};
     use proptest::prelude::*;
-
-    fn normal_sample(n: usize, d: usize, seed: u64) -> DMatrix<f64> {
-        let mut rng = rng_from_seed(seed);
-        DMatrix::from_fn(n, d, |_, _| standard_normal(&mut rng))
-    }
 
     /// The definition, by enumeration: closed halfplanes whose boundary passes through x,
     /// with normals perpendicular to each x_i - x turned by +-1e-7 rad (the candidate
@@ -428,14 +424,7 @@ mod tests {
             prop_assume!(a.determinant().abs() > 0.1);
             let x = normal_sample(25, 2, seed);
             let q = normal_sample(6, 2, seed + 1) * 1.5;
-            let map = |m: &DMatrix<f64>| {
-                let mut out = m * a.transpose();
-                for mut row in out.row_iter_mut() {
-                    row[0] += b[0];
-                    row[1] += b[1];
-                }
-                out
-            };
+            let map = |m: &DMatrix<f64>| affine(m, &a, b);
             let before = Halfspace::exact(&x).unwrap().depth(&q).unwrap();
             let after = Halfspace::exact(&map(&x)).unwrap().depth(&map(&q)).unwrap();
             prop_assert_eq!(&before, &after);

@@ -90,33 +90,31 @@ impl Depth for Lens {
 
     fn depth_of(&self, point: &[f64]) -> f64 {
         let r: Vec<f64> = self.points.iter().map(|p| distance(p, point)).collect();
-        let inside: usize = self
-            .distances
-            .iter()
-            .enumerate()
-            .map(|(i, row)| {
-                row.iter()
-                    .zip(&r[i + 1..])
-                    .filter(|(dij, rj)| r[i].max(**rj) <= **dij)
-                    .count()
-            })
-            .sum();
-        let n = self.points.len();
-        inside as f64 / (n * (n - 1) / 2) as f64
+        fraction_in_lenses(&r, |i, j| self.distances[i][j - i - 1])
     }
+}
+
+/// The fraction of pairs $i < j$ of sample points with $\max(r_i, r_j) \le$
+/// `between(i, j)`: lens depth from the distances `r` of a point to the sample and the
+/// distance between sample points (Euclidean here, Fermat in [`crate::fermat`]).
+pub(crate) fn fraction_in_lenses(r: &[f64], between: impl Fn(usize, usize) -> f64) -> f64 {
+    let n = r.len();
+    let inside: usize = (0..n)
+        .map(|i| {
+            (i + 1..n)
+                .filter(|&j| r[i].max(r[j]) <= between(i, j))
+                .count()
+        })
+        .sum();
+    inside as f64 / (n * (n - 1) / 2) as f64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{affine, normal_sample};
     use proptest::prelude::*;
     use uqforge_core::Error;
-    use uqforge_core::rng::{rng_from_seed, standard_normal};
-
-    fn normal_sample(n: usize, d: usize, seed: u64) -> DMatrix<f64> {
-        let mut rng = rng_from_seed(seed);
-        DMatrix::from_fn(n, d, |_, _| standard_normal(&mut rng))
-    }
 
     #[test]
     fn one_dimensional_closed_form() {
@@ -183,14 +181,8 @@ mod tests {
             let x = normal_sample(20, 2, seed);
             let q = normal_sample(5, 2, seed + 1) * 1.5;
             let (c, s) = (angle.cos() * scale, angle.sin() * scale);
-            let map = |m: &DMatrix<f64>| {
-                let mut out = m * DMatrix::from_row_slice(2, 2, &[c, s, -s, c]);
-                for mut row in out.row_iter_mut() {
-                    row[0] += b[0];
-                    row[1] += b[1];
-                }
-                out
-            };
+            let similarity = DMatrix::from_row_slice(2, 2, &[c, -s, s, c]);
+            let map = |m: &DMatrix<f64>| affine(m, &similarity, b);
             let before = Lens::fit(&x).unwrap().depth(&q).unwrap();
             let after = Lens::fit(&map(&x)).unwrap().depth(&map(&q)).unwrap();
             for (u, v) in before.iter().zip(after.iter()) {

@@ -6,6 +6,8 @@ pub mod lens;
 pub mod mahalanobis;
 mod sample;
 pub mod spatial;
+#[cfg(test)]
+mod testing;
 
 pub use fermat::{FermatDistance, FermatLens};
 pub use halfspace::{Halfspace, HalfspaceMethod};

@@ -103,13 +103,8 @@ impl Depth for Mahalanobis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{affine, normal_sample};
     use proptest::prelude::*;
-    use uqforge_core::rng::{rng_from_seed, standard_normal};
-
-    fn normal_sample(n: usize, d: usize, seed: u64) -> DMatrix<f64> {
-        let mut rng = rng_from_seed(seed);
-        DMatrix::from_fn(n, d, |_, _| standard_normal(&mut rng))
-    }
 
     /// Against the definition with an explicit inverse of the covariance.
     #[test]
@@ -180,14 +175,7 @@ mod tests {
             prop_assume!(a.determinant().abs() > 0.1);
             let x = normal_sample(20, 2, seed);
             let q = normal_sample(5, 2, seed + 1) * 2.0;
-            let map = |m: &DMatrix<f64>| {
-                let mut out = m * a.transpose();
-                for mut row in out.row_iter_mut() {
-                    row[0] += b[0];
-                    row[1] += b[1];
-                }
-                out
-            };
+            let map = |m: &DMatrix<f64>| affine(m, &a, b);
             let before = Mahalanobis::fit(&x).unwrap().depth(&q).unwrap();
             let after = Mahalanobis::fit(&map(&x)).unwrap().depth(&map(&q)).unwrap();
             for (u, v) in before.iter().zip(after.iter()) {

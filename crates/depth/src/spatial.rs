@@ -118,14 +118,9 @@ impl Depth for Spatial {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{affine, normal_sample};
     use proptest::prelude::*;
     use uqforge_core::Error;
-    use uqforge_core::rng::{rng_from_seed, standard_normal};
-
-    fn normal_sample(n: usize, d: usize, seed: u64) -> DMatrix<f64> {
-        let mut rng = rng_from_seed(seed);
-        DMatrix::from_fn(n, d, |_, _| standard_normal(&mut rng))
-    }
 
     #[test]
     fn one_dimensional_closed_form() {
@@ -170,15 +165,6 @@ mod tests {
             Spatial::affine_invariant(&flat),
             Err(Error::NotPositiveDefinite { .. })
         ));
-    }
-
-    fn affine(m: &DMatrix<f64>, a: &DMatrix<f64>, b: [f64; 2]) -> DMatrix<f64> {
-        let mut out = m * a.transpose();
-        for mut row in out.row_iter_mut() {
-            row[0] += b[0];
-            row[1] += b[1];
-        }
-        out
     }
 
     proptest! {
