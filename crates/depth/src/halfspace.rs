@@ -250,7 +250,7 @@ fn count_2d(points: &[Vec<f64>], x: &[f64]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{affine, normal_sample};
+    use crate::testing::{affine_case, normal_sample};
     use proptest::prelude::*;
 
     /// The definition, by enumeration: closed halfplanes whose boundary passes through x,
@@ -420,13 +420,11 @@ mod tests {
         #[test]
         fn affine_invariance(seed in 0u64..1000, a in prop::array::uniform4(-2.0f64..2.0),
                              b in prop::array::uniform2(-5.0f64..5.0)) {
-            let a = DMatrix::from_row_slice(2, 2, &a);
-            prop_assume!(a.determinant().abs() > 0.1);
-            let x = normal_sample(25, 2, seed);
-            let q = normal_sample(6, 2, seed + 1) * 1.5;
-            let map = |m: &DMatrix<f64>| affine(m, &a, b);
+            let case = affine_case(seed, a, b, 25, 6, 1.5);
+            prop_assume!(case.is_some());
+            let [x, q, ax, aq] = case.unwrap();
             let before = Halfspace::exact(&x).unwrap().depth(&q).unwrap();
-            let after = Halfspace::exact(&map(&x)).unwrap().depth(&map(&q)).unwrap();
+            let after = Halfspace::exact(&ax).unwrap().depth(&aq).unwrap();
             prop_assert_eq!(&before, &after);
             prop_assert!(before.iter().all(|d| (0.0..=0.5 + 1.0 / 25.0).contains(d)));
         }

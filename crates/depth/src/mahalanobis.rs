@@ -103,7 +103,7 @@ impl Depth for Mahalanobis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{affine, normal_sample};
+    use crate::testing::{affine_case, normal_sample};
     use proptest::prelude::*;
 
     /// Against the definition with an explicit inverse of the covariance.
@@ -171,13 +171,11 @@ mod tests {
         #[test]
         fn affine_invariance(seed in 0u64..1000, a in prop::array::uniform4(-2.0f64..2.0),
                              b in prop::array::uniform2(-5.0f64..5.0)) {
-            let a = DMatrix::from_row_slice(2, 2, &a);
-            prop_assume!(a.determinant().abs() > 0.1);
-            let x = normal_sample(20, 2, seed);
-            let q = normal_sample(5, 2, seed + 1) * 2.0;
-            let map = |m: &DMatrix<f64>| affine(m, &a, b);
+            let case = affine_case(seed, a, b, 20, 5, 2.0);
+            prop_assume!(case.is_some());
+            let [x, q, ax, aq] = case.unwrap();
             let before = Mahalanobis::fit(&x).unwrap().depth(&q).unwrap();
-            let after = Mahalanobis::fit(&map(&x)).unwrap().depth(&map(&q)).unwrap();
+            let after = Mahalanobis::fit(&ax).unwrap().depth(&aq).unwrap();
             for (u, v) in before.iter().zip(after.iter()) {
                 prop_assert!((u - v).abs() < 1e-9, "{u} vs {v}");
                 prop_assert!(*u > 0.0 && *u <= 1.0);

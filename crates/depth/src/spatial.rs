@@ -118,7 +118,7 @@ impl Depth for Spatial {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{affine, normal_sample};
+    use crate::testing::{affine, affine_case, normal_sample};
     use proptest::prelude::*;
     use uqforge_core::Error;
 
@@ -173,13 +173,11 @@ mod tests {
         fn invariance(seed in 0u64..1000, a in prop::array::uniform4(-2.0f64..2.0),
                       b in prop::array::uniform2(-5.0f64..5.0), angle in 0.0f64..6.3,
                       scale in 0.1f64..10.0) {
-            let a = DMatrix::from_row_slice(2, 2, &a);
-            prop_assume!(a.determinant().abs() > 0.1);
-            let x = normal_sample(25, 2, seed);
-            let q = normal_sample(6, 2, seed + 1) * 1.5;
+            let case = affine_case(seed, a, b, 25, 6, 1.5);
+            prop_assume!(case.is_some());
+            let [x, q, ax, aq] = case.unwrap();
             let before = Spatial::affine_invariant(&x).unwrap().depth(&q).unwrap();
-            let after = Spatial::affine_invariant(&affine(&x, &a, b)).unwrap()
-                .depth(&affine(&q, &a, b)).unwrap();
+            let after = Spatial::affine_invariant(&ax).unwrap().depth(&aq).unwrap();
             for (u, v) in before.iter().zip(after.iter()) {
                 prop_assert!((u - v).abs() < 1e-9, "{u} vs {v}");
                 prop_assert!((0.0..=1.0).contains(u));

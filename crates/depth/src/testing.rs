@@ -18,3 +18,24 @@ pub(crate) fn affine(m: &DMatrix<f64>, a: &DMatrix<f64>, b: [f64; 2]) -> DMatrix
     }
     out
 }
+
+/// A normal sample of `n` points and `queries` query points (spread `spread`) from `seed`,
+/// with their images under $x \mapsto Ax + b$ (`a` row-major): `[x, q, Ax + b, Aq + b]`;
+/// `None` when $\lvert \det A\rvert \le 0.1$.
+pub(crate) fn affine_case(
+    seed: u64,
+    a: [f64; 4],
+    b: [f64; 2],
+    n: usize,
+    queries: usize,
+    spread: f64,
+) -> Option<[DMatrix<f64>; 4]> {
+    let a = DMatrix::from_row_slice(2, 2, &a);
+    if a.determinant().abs() <= 0.1 {
+        return None;
+    }
+    let x = normal_sample(n, 2, seed);
+    let q = normal_sample(queries, 2, seed + 1) * spread;
+    let (ax, aq) = (affine(&x, &a, b), affine(&q, &a, b));
+    Some([x, q, ax, aq])
+}
