@@ -912,10 +912,10 @@ fn stabilised(
 /// Where the column weights $b$ enter a [`column_pass`].
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Weights {
-    /// Plain scaling: the column scaling is $v_j = b_j / (K^\top u)_j$.
+    /// Plain scaling: the column scaling is $v_j = b_j / s_j$, with $s = K^\top u$.
     InScaling,
-    /// Stabilised scaling: the scaling is $\tilde v_j = 1 / (K^\top u)_j$ and the product
-    /// is $K (b \odot \tilde v)$.
+    /// Stabilised scaling: the scaling is $\tilde v_j = 1 / s_j$ and the product is
+    /// $K (b \odot \tilde v)$.
     InProduct,
 }
 
