@@ -50,7 +50,7 @@ use rayon::prelude::*;
 use uqforge_core::{Error, Result};
 
 use crate::lens::fraction_in_lenses;
-use crate::sample::{Depth, check_sample, rows};
+use crate::sample::{Depth, check_sample, rows, squared_distance};
 
 /// Sample Fermat distances between the points of a sample, with their extension to new
 /// points.
@@ -152,7 +152,7 @@ impl FermatDistance {
 
 /// $\lVert p - q\rVert^\alpha$.
 fn hop(p: &[f64], q: &[f64], alpha: f64) -> f64 {
-    let squared: f64 = p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum();
+    let squared = squared_distance(p, q);
     if alpha == 2.0 {
         squared
     } else {

@@ -38,7 +38,7 @@ use nalgebra::DMatrix;
 use rayon::prelude::*;
 use uqforge_core::Result;
 
-use crate::sample::{Depth, check_sample, rows};
+use crate::sample::{Depth, check_sample, rows, squared_distance};
 
 /// Lens depth fitted on a sample of at least two points.
 #[derive(Debug, Clone)]
@@ -76,11 +76,7 @@ impl Lens {
 }
 
 fn distance(p: &[f64], q: &[f64]) -> f64 {
-    p.iter()
-        .zip(q)
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum::<f64>()
-        .sqrt()
+    squared_distance(p, q).sqrt()
 }
 
 impl Depth for Lens {

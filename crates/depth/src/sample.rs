@@ -71,3 +71,8 @@ pub(crate) fn rows(points: &DMatrix<f64>) -> Vec<Vec<f64>> {
         .map(|r| r.iter().copied().collect())
         .collect()
 }
+
+/// $\lVert p - q\rVert^2$.
+pub(crate) fn squared_distance(p: &[f64], q: &[f64]) -> f64 {
+    p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum()
+}

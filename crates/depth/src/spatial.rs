@@ -40,7 +40,7 @@
 use nalgebra::{DMatrix, DVector};
 
 use crate::mahalanobis::Mahalanobis;
-use crate::sample::{Depth, check_sample, rows};
+use crate::sample::{Depth, check_sample, rows, squared_distance};
 use uqforge_core::Result;
 
 /// Spatial depth fitted on a sample, plain or whitened by the sample covariance.
@@ -98,12 +98,7 @@ impl Depth for Spatial {
         };
         let mut sign = vec![0.0; self.d];
         for p in &self.points {
-            let norm = p
-                .iter()
-                .zip(x.iter())
-                .map(|(a, b)| (b - a) * (b - a))
-                .sum::<f64>()
-                .sqrt();
+            let norm = squared_distance(p, x.as_slice()).sqrt();
             if norm > 0.0 {
                 for ((s, a), b) in sign.iter_mut().zip(p).zip(x.iter()) {
                     *s += (b - a) / norm;

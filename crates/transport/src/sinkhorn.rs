@@ -1007,16 +1007,12 @@ fn relax_multiplicative(x: &mut [f64], fit: &[f64], omega: f64) {
         .for_each(|(x, f)| *x = relaxed(*x, *f, omega));
 }
 
-/// `s <- s^(1 - omega) (1/k)^omega`: the relaxed log-domain update $\log s \leftarrow
-/// (1 - \omega) \log s + \omega \log(1/k)$ of a scaling whose exact fit is $1/k$.
+/// `s <- s^(1 - omega) (1/k)^omega`: the relaxed update of a scaling whose exact fit is
+/// $1/k$ ([`relaxed`]).
 fn relax_scalings(s: &mut [f64], k: &[f64], omega: f64) {
-    if omega == 1.0 {
-        s.iter_mut().zip(k).for_each(|(x, k)| *x = 1.0 / k);
-    } else {
-        s.iter_mut()
-            .zip(k)
-            .for_each(|(x, k)| *x = ((1.0 - omega) * x.ln() - omega * k.ln()).exp());
-    }
+    s.iter_mut()
+        .zip(k)
+        .for_each(|(x, k)| *x = relaxed(*x, 1.0 / k, omega));
 }
 
 /// $\pi_{ij} = a_i b_j e^{(f_i + g_j - C_{ij})/\varepsilon}$ (zero where a weight is zero).
