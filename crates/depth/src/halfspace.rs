@@ -63,10 +63,9 @@
 //!   Computational Statistics & Data Analysis 157, 2021.
 
 use nalgebra::DMatrix;
-use uqforge_core::rng::{rng_from_seed, standard_normal};
 use uqforge_core::{Error, Result};
 
-use crate::sample::{Depth, check_sample, rows};
+use crate::sample::{Depth, check_sample, dot, rows, unit_directions};
 
 /// How [`Halfspace`] computes the depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,15 +125,7 @@ impl Halfspace {
             }
             HalfspaceMethod::RandomDirections { directions, seed } => {
                 uqforge_core::validate::at_least("directions", directions, 1)?;
-                let mut rng = rng_from_seed(seed);
-                let mut units = Vec::with_capacity(directions);
-                while units.len() < directions {
-                    let u: Vec<f64> = (0..d).map(|_| standard_normal(&mut rng)).collect();
-                    let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt();
-                    if norm > 0.0 {
-                        units.push(u.into_iter().map(|v| v / norm).collect::<Vec<_>>());
-                    }
-                }
+                let units = unit_directions(d, directions, seed);
                 let points = rows(sample);
                 let projections = units
                     .iter()
@@ -198,10 +189,6 @@ impl Depth for Halfspace {
     fn depth_of(&self, point: &[f64]) -> f64 {
         self.count(point) as f64 / self.n as f64
     }
-}
-
-fn dot(u: &[f64], x: &[f64]) -> f64 {
-    u.iter().zip(x).map(|(a, b)| a * b).sum()
 }
 
 /// $n D(x)$ in 2D by one angular sort and sweep (Rousseeuw and Ruts 1996).

@@ -4,7 +4,9 @@ pub mod fermat;
 pub mod halfspace;
 pub mod lens;
 pub mod mahalanobis;
+pub mod projection;
 mod sample;
+pub mod simplicial;
 pub mod spatial;
 #[cfg(test)]
 mod testing;
@@ -13,5 +15,7 @@ pub use fermat::{FermatDistance, FermatLens};
 pub use halfspace::{Halfspace, HalfspaceMethod};
 pub use lens::Lens;
 pub use mahalanobis::Mahalanobis;
+pub use projection::Projection;
 pub use sample::Depth;
+pub use simplicial::{Simplicial, SimplicialMethod};
 pub use spatial::Spatial;

@@ -2,6 +2,7 @@
 
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
+use uqforge_core::rng::{rng_from_seed, standard_normal};
 use uqforge_core::{Error, Result};
 
 /// A depth fitted on a sample (rows = points): fit once, then score any number of queries.
@@ -75,4 +76,24 @@ pub(crate) fn rows(points: &DMatrix<f64>) -> Vec<Vec<f64>> {
 /// $\lVert p - q\rVert^2$.
 pub(crate) fn squared_distance(p: &[f64], q: &[f64]) -> f64 {
     p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum()
+}
+
+/// $p^\top q$.
+pub(crate) fn dot(p: &[f64], q: &[f64]) -> f64 {
+    p.iter().zip(q).map(|(a, b)| a * b).sum()
+}
+
+/// `count` unit vectors uniform on the sphere in dimension `d` (normalised standard normal
+/// vectors) from the ChaCha8 stream of `seed`.
+pub(crate) fn unit_directions(d: usize, count: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = rng_from_seed(seed);
+    let mut units = Vec::with_capacity(count);
+    while units.len() < count {
+        let u: Vec<f64> = (0..d).map(|_| standard_normal(&mut rng)).collect();
+        let norm = dot(&u, &u).sqrt();
+        if norm > 0.0 {
+            units.push(u.into_iter().map(|v| v / norm).collect());
+        }
+    }
+    units
 }
