@@ -745,6 +745,56 @@ fn depth_follows_the_json_contract() {
     )));
     assert_eq!(v1["depth"], v["depth"]);
     assert_eq!(v1["alpha"], 1.0);
+    let depths = |method: &str| -> Vec<f64> {
+        let v = json(&run(&format!(
+            "depth --sample {sample} --query {query} --method {method}"
+        )));
+        assert_eq!(v["method"], method.split(' ').next().unwrap());
+        v["depth"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_f64().unwrap())
+            .collect()
+    };
+    // Simplicial: the centre lies in the 5 triangles of non-consecutive vertices (of 10), a
+    // vertex only in the 6 triangles that have it as a corner.
+    assert_eq!(depths("simplicial"), [0.5, 0.6, 0.0]);
+    // Zonoid: one at the mean (the centre), zero outside the hull.
+    let z = depths("zonoid");
+    assert!(
+        (z[0] - 1.0).abs() < 1e-9 && z[1] > 0.0 && z[2] == 0.0,
+        "{z:?}"
+    );
+    let p = depths("projection --directions 200 --seed 1");
+    assert!(p[0] > p[1] && p[1] > p[2] && p[2] > 0.0, "{p:?}");
+    // Center-outward: 5 = 2 x 2 + 1 grid points; far out, the outer sphere: 1/3.
+    let c = depths("center-outward");
+    assert!((c[2] - 1.0 / 3.0).abs() < 1e-15 && c[0] >= c[2], "{c:?}");
+}
+
+#[test]
+fn depth_scores_each_class_with_labels() {
+    // Two squares of four points around (0, 0) and (10, 0), labelled a and b.
+    let sample = temp_csv(
+        "depth_classes.csv",
+        "x,y\n-1,-1\n1,-1\n1,1\n-1,1\n9,-1\n11,-1\n11,1\n9,1\n",
+    );
+    let labels = temp_csv("depth_labels.csv", "class\na\na\na\na\nb\nb\nb\nb\n");
+    let query = temp_csv("depth_classes_q.csv", "0,0\n10,0\n5,0\n");
+    let v = json(&run(&format!(
+        "depth --sample {sample} --query {query} --method halfspace --labels {labels}"
+    )));
+    assert_eq!(v["classes"], serde_json::json!(["a", "b"]));
+    assert_eq!(v["predicted"][0], "a");
+    assert_eq!(v["predicted"][1], "b");
+    assert_eq!(v["class_depth"][0], serde_json::json!([0.5, 0.0]));
+    // Between the squares: in neither hull, although central to the pooled sample.
+    assert_eq!(v["depth"], serde_json::json!([0.5, 0.5, 0.0]));
+    let pooled = json(&run(&format!(
+        "depth --sample {sample} --query {query} --method halfspace"
+    )));
+    assert_eq!(pooled["depth"][2], 0.5);
 }
 
 #[test]
@@ -752,6 +802,8 @@ fn depth_refuses_bad_input_in_one_line() {
     let sample = temp_csv("depth_bad.csv", "a,b\n0,0\n1,1\n2,2\n3,3\n");
     let query = temp_csv("depth_bad_q.csv", "0,0,0\n");
     let query2 = temp_csv("depth_bad_q2.csv", "0,0\n");
+    let labels = temp_csv("depth_bad_labels.csv", "c\n1\n2\n1\n");
+    let tied = temp_csv("depth_bad_tied.csv", "v\n1\n1\n1\n2\n");
     for (line, needle) in [
         (
             format!("depth --sample {sample} --query {query2} --method mahalanobis"),
@@ -762,8 +814,21 @@ fn depth_refuses_bad_input_in_one_line() {
             "dimension mismatch",
         ),
         (
-            format!("depth --sample {sample} --query {query2} --method zonoid"),
+            format!("depth --sample {sample} --query {query2} --method weighted-lens"),
             "not implemented yet",
+        ),
+        (
+            format!("depth --sample {sample} --query {query2} --method lens --simplices 9"),
+            "--simplices",
+        ),
+        (
+            format!("depth --sample {sample} --query {query2} --method lens --labels {labels}"),
+            "--labels rows",
+        ),
+        (
+            // Three of four values equal: their MAD is zero.
+            format!("depth --sample {tied} --query {tied} --method projection"),
+            "MAD",
         ),
         (
             format!("depth --sample {sample} --query {query2} --method fermat-lens --alpha 0.5"),

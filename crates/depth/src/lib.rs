@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod center_outward;
+pub mod classes;
 pub mod fermat;
 pub mod halfspace;
 pub mod lens;
@@ -10,7 +12,10 @@ pub mod simplicial;
 pub mod spatial;
 #[cfg(test)]
 mod testing;
+pub mod zonoid;
 
+pub use center_outward::CenterOutwardDepth;
+pub use classes::PerClass;
 pub use fermat::{FermatDistance, FermatLens};
 pub use halfspace::{Halfspace, HalfspaceMethod};
 pub use lens::Lens;
@@ -19,3 +24,4 @@ pub use projection::Projection;
 pub use sample::Depth;
 pub use simplicial::{Simplicial, SimplicialMethod};
 pub use spatial::Spatial;
+pub use zonoid::Zonoid;

@@ -8,8 +8,8 @@
 //! (Stahel 1981, Donoho 1982, Liu 1992; studied as a depth by Zuo and Serfling 2000 and Zuo
 //! 2003). $\operatorname{med}$ is the sample median of the projections $u^\top x_i$ (the mean
 //! of the two middle values when $n$ is even) and
-//! $\operatorname{MAD}(u^\top X) = \operatorname{med}_i \lvert u^\top x_i -
-//! \operatorname{med}(u^\top X)\rvert$ their median absolute deviation, **unscaled** (no
+//! $\operatorname{MAD}(u^\top X)$, the median over $i$ of $\lvert u^\top x_i -
+//! \operatorname{med}(u^\top X)\rvert$, their median absolute deviation, **unscaled** (no
 //! factor $1.4826$): the convention of Zuo (2003) and of ddalpha / data-depth, whose values
 //! these are. A user of the scaled MAD gets $1/(1 + O/1.4826)$ from the same outlyingness.
 //!

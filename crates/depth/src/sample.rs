@@ -31,6 +31,22 @@ pub trait Depth: Sync {
     }
 }
 
+/// A boxed depth is a depth (for collections of different depths, as in
+/// [`crate::PerClass`]).
+impl<D: Depth + ?Sized> Depth for Box<D> {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+
+    fn depth_of(&self, point: &[f64]) -> f64 {
+        (**self).depth_of(point)
+    }
+
+    fn depth(&self, queries: &DMatrix<f64>) -> Result<DVector<f64>> {
+        (**self).depth(queries)
+    }
+}
+
 /// Every coordinate is finite; the error's index is the row of the first bad point.
 pub(crate) fn check_finite(what: &str, points: &DMatrix<f64>) -> Result<()> {
     for (i, row) in points.row_iter().enumerate() {

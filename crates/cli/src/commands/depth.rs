@@ -1,23 +1,29 @@
 //! `uqforge depth`: statistical depth of query points with respect to a sample.
 
+use nalgebra::DMatrix;
 use serde_json::{Value, json};
 use uqforge_core::{Error, Result};
-use uqforge_depth::{Depth, FermatLens, Halfspace, HalfspaceMethod, Lens, Mahalanobis, Spatial};
+use uqforge_depth::{
+    CenterOutwardDepth, Depth, FermatLens, Halfspace, HalfspaceMethod, Lens, Mahalanobis, PerClass,
+    Projection, Simplicial, SimplicialMethod, Spatial, Zonoid,
+};
 
 use super::ot::points;
+use crate::input::read_table;
 
-/// Directions of the approximate halfspace depth when `--directions` is not given in
-/// dimension 3 or more.
+/// Random directions (halfspace in dimension 3 or more, projection) when `--directions` is
+/// not given.
 const DEFAULT_DIRECTIONS: usize = 1000;
 
+/// Random simplices (simplicial in dimension 3 or more) when `--simplices` is not given.
+const DEFAULT_SIMPLICES: usize = 10_000;
+
 /// Methods of the issue's contract that are not implemented yet.
-const PLANNED: [&str; 5] = [
-    "projection",
-    "simplicial",
-    "zonoid",
-    "weighted-lens",
-    "center-outward",
-];
+const PLANNED: [&str; 1] = ["weighted-lens"];
+
+/// The methods available.
+const AVAILABLE: &str = "mahalanobis, halfspace, projection, spatial, simplicial, zonoid, lens, \
+                         fermat-lens, center-outward";
 
 /// Fermat power when `--alpha` is not given.
 const DEFAULT_ALPHA: f64 = 2.0;
@@ -32,7 +38,9 @@ pub(crate) struct Args {
     #[arg(long)]
     query: String,
     /// mahalanobis, halfspace (exact in 1D and 2D; random directions otherwise or with
-    /// --directions), spatial, lens or fermat-lens.
+    /// --directions), projection (random directions), spatial, simplicial (exact in 1D and
+    /// 2D; random simplices otherwise or with --simplices), zonoid, lens, fermat-lens or
+    /// center-outward.
     #[arg(long)]
     method: String,
     /// Power alpha >= 1 of the sample Fermat distance (fermat-lens; default 2).
@@ -41,106 +49,202 @@ pub(crate) struct Args {
     /// Spatial depth whitened by the sample covariance (affine invariant).
     #[arg(long)]
     affine_invariant: bool,
-    /// Number of random directions (halfspace: an upper bound of the exact depth).
+    /// Number of random directions (halfspace: an upper bound of the exact depth;
+    /// projection: default 1000, also an upper bound).
     #[arg(long)]
     directions: Option<usize>,
-    /// Seed of the random directions.
+    /// Number of random simplices (simplicial: an unbiased estimate).
+    #[arg(long)]
+    simplices: Option<usize>,
+    /// Seed of the random directions or simplices.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// One class label per sample row (CSV, one column): the depth is then fitted on each
+    /// class, and `depth` is the largest class depth (the out-of-domain score).
+    #[arg(long)]
+    labels: Option<String>,
 }
 
-pub(crate) fn run(args: &Args) -> Result<Value> {
-    let sample = points(&args.sample, "sample")?;
-    let queries = points(&args.query, "query")?;
-    let d = sample.ncols();
-    let unused_directions = || {
-        if args.directions.is_some() {
-            Err(Error::invalid_parameter(
-                "--directions",
-                format!("not used by --method {}", args.method),
-            ))
-        } else {
-            Ok(())
-        }
+/// Fits the chosen depth on one sample.
+type Fit<'a> = Box<dyn Fn(&DMatrix<f64>) -> Result<Box<dyn Depth>> + 'a>;
+
+fn boxed<D: Depth + 'static>(d: Result<D>) -> Result<Box<dyn Depth>> {
+    Ok(Box::new(d?))
+}
+
+/// The fitting function of `--method` and the settings it reports.
+fn method<'a>(args: &'a Args, d: usize) -> Result<(Fit<'a>, Value)> {
+    let m = args.method.as_str();
+    let refuse = |flag: &str, users: &str| {
+        Err(Error::invalid_parameter(
+            flag,
+            format!("only for --method {users}, not {m}"),
+        ))
     };
-    if args.alpha.is_some() && args.method != "fermat-lens" {
-        return Err(Error::invalid_parameter(
-            "--alpha",
-            format!("only for --method fermat-lens, not {}", args.method),
-        ));
+    if args.directions.is_some() && !matches!(m, "halfspace" | "projection") {
+        return refuse("--directions", "halfspace or projection");
     }
-    if args.affine_invariant && args.method != "spatial" {
-        return Err(Error::invalid_parameter(
-            "--affine-invariant",
-            format!("only for --method spatial, not {}", args.method),
-        ));
+    if args.simplices.is_some() && m != "simplicial" {
+        return refuse("--simplices", "simplicial");
     }
-    match args.method.as_str() {
+    if args.alpha.is_some() && m != "fermat-lens" {
+        return refuse("--alpha", "fermat-lens");
+    }
+    if args.affine_invariant && m != "spatial" {
+        return refuse("--affine-invariant", "spatial");
+    }
+    let seed = args.seed;
+    Ok(match m {
+        "mahalanobis" => (Box::new(|x| boxed(Mahalanobis::fit(x))), json!({})),
         "spatial" => {
-            unused_directions()?;
-            let fitted = if args.affine_invariant {
-                Spatial::affine_invariant(&sample)?
-            } else {
-                Spatial::fit(&sample)?
-            };
-            let depth = fitted.depth(&queries)?;
-            Ok(json!({
-                "method": "spatial",
-                "depth": depth.as_slice(),
-                "dim": d,
-                "affine_invariant": args.affine_invariant,
-            }))
+            let affine = args.affine_invariant;
+            let fit: Fit<'a> = Box::new(move |x| {
+                if affine {
+                    boxed(Spatial::affine_invariant(x))
+                } else {
+                    boxed(Spatial::fit(x))
+                }
+            });
+            (fit, json!({"affine_invariant": affine}))
         }
-        "lens" => {
-            unused_directions()?;
-            let depth = Lens::fit(&sample)?.depth(&queries)?;
-            Ok(json!({"method": "lens", "depth": depth.as_slice(), "dim": d}))
-        }
+        "lens" => (Box::new(|x| boxed(Lens::fit(x))), json!({})),
         "fermat-lens" => {
-            unused_directions()?;
             let alpha = args.alpha.unwrap_or(DEFAULT_ALPHA);
-            let depth = FermatLens::fit(&sample, alpha)?.depth(&queries)?;
-            Ok(
-                json!({"method": "fermat-lens", "depth": depth.as_slice(), "dim": d, "alpha": alpha}),
-            )
+            let fit: Fit<'a> = Box::new(move |x| boxed(FermatLens::fit(x, alpha)));
+            (fit, json!({"alpha": alpha}))
         }
-        "mahalanobis" => {
-            unused_directions()?;
-            let depth = Mahalanobis::fit(&sample)?.depth(&queries)?;
-            Ok(json!({"method": "mahalanobis", "depth": depth.as_slice(), "dim": d}))
+        "zonoid" => (Box::new(|x| boxed(Zonoid::fit(x))), json!({})),
+        "center-outward" => (Box::new(|x| boxed(CenterOutwardDepth::fit(x))), json!({})),
+        "projection" => {
+            let directions = args.directions.unwrap_or(DEFAULT_DIRECTIONS);
+            let fit: Fit<'a> = Box::new(move |x| boxed(Projection::fit(x, directions, seed)));
+            (fit, json!({"directions": directions, "seed": seed}))
         }
         "halfspace" => {
             let method = match args.directions {
                 None if d <= 2 => HalfspaceMethod::Exact,
                 directions => HalfspaceMethod::RandomDirections {
                     directions: directions.unwrap_or(DEFAULT_DIRECTIONS),
-                    seed: args.seed,
+                    seed,
                 },
             };
-            let depth = Halfspace::fit(&sample, method)?.depth(&queries)?;
-            let mut out = json!({
-                "method": "halfspace",
-                "depth": depth.as_slice(),
-                "dim": d,
-                "exact": method == HalfspaceMethod::Exact,
-            });
+            let mut settings = json!({"exact": method == HalfspaceMethod::Exact});
             if let HalfspaceMethod::RandomDirections { directions, seed } = method {
-                out["directions"] = json!(directions);
-                out["seed"] = json!(seed);
+                settings["directions"] = json!(directions);
+                settings["seed"] = json!(seed);
             }
-            Ok(out)
+            let fit: Fit<'a> = Box::new(move |x| boxed(Halfspace::fit(x, method)));
+            (fit, settings)
         }
-        m if PLANNED.contains(&m) => Err(Error::invalid_parameter(
-            "--method",
-            format!(
-                "`{m}` depth is not implemented yet; available: mahalanobis, halfspace, spatial, lens, fermat-lens"
-            ),
-        )),
-        m => Err(Error::invalid_parameter(
-            "--method",
-            format!(
-                "unknown depth `{m}`; available: mahalanobis, halfspace, spatial, lens, fermat-lens"
-            ),
-        )),
+        "simplicial" => {
+            let method = match args.simplices {
+                None if d <= 2 => SimplicialMethod::Exact,
+                simplices => SimplicialMethod::RandomSimplices {
+                    simplices: simplices.unwrap_or(DEFAULT_SIMPLICES),
+                    seed,
+                },
+            };
+            let mut settings = json!({"exact": method == SimplicialMethod::Exact});
+            if let SimplicialMethod::RandomSimplices { simplices, seed } = method {
+                settings["simplices"] = json!(simplices);
+                settings["seed"] = json!(seed);
+            }
+            let fit: Fit<'a> = Box::new(move |x| boxed(Simplicial::fit(x, method)));
+            (fit, settings)
+        }
+        m if PLANNED.contains(&m) => {
+            return Err(Error::invalid_parameter(
+                "--method",
+                format!("`{m}` depth is not implemented yet; available: {AVAILABLE}"),
+            ));
+        }
+        m => {
+            return Err(Error::invalid_parameter(
+                "--method",
+                format!("unknown depth `{m}`; available: {AVAILABLE}"),
+            ));
+        }
+    })
+}
+
+/// Class labels of `--labels`: one column, one entry per sample row; classes numbered in
+/// order of first appearance.
+fn labels(spec: &str, n: usize) -> Result<(Vec<usize>, Vec<String>)> {
+    let table = read_table(spec)?;
+    let columns = table.columns();
+    if columns.len() != 1 {
+        return Err(Error::invalid_parameter(
+            "--labels",
+            format!("needs exactly one column, found {}", columns.len()),
+        ));
     }
+    uqforge_core::validate::len("--labels rows (one per sample row)", n, table.n_rows())?;
+    let name = columns[0].name.as_str();
+    let text: Vec<String> = match table.numeric(name) {
+        Ok(values) => values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if v.is_finite() {
+                    Ok(format!("{v}"))
+                } else {
+                    Err(Error::invalid_parameter(
+                        "--labels",
+                        format!("missing label on row {}", i + 1),
+                    ))
+                }
+            })
+            .collect::<Result<_>>()?,
+        Err(_) => table
+            .text(name)?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.clone().ok_or_else(|| {
+                    Error::invalid_parameter("--labels", format!("missing label on row {}", i + 1))
+                })
+            })
+            .collect::<Result<_>>()?,
+    };
+    let mut names: Vec<String> = Vec::new();
+    let ids = text
+        .into_iter()
+        .map(|t| match names.iter().position(|c| *c == t) {
+            Some(k) => k,
+            None => {
+                names.push(t);
+                names.len() - 1
+            }
+        })
+        .collect();
+    Ok((ids, names))
+}
+
+pub(crate) fn run(args: &Args) -> Result<Value> {
+    let sample = points(&args.sample, "sample")?;
+    let queries = points(&args.query, "query")?;
+    let d = sample.ncols();
+    let (fit, settings) = method(args, d)?;
+    let mut out = json!({"method": args.method, "dim": d});
+    match &args.labels {
+        None => out["depth"] = json!(fit(&sample)?.depth(&queries)?.as_slice()),
+        Some(spec) => {
+            let (ids, names) = labels(spec, sample.nrows())?;
+            let per_class = PerClass::fit(&sample, &ids, |x| fit(x))?;
+            let all = per_class.class_depths(&queries)?;
+            let (score, class) = per_class.max_depth(&queries)?;
+            out["depth"] = json!(score.as_slice());
+            out["classes"] = json!(names);
+            out["class_depth"] = json!(
+                all.row_iter()
+                    .map(|r| r.iter().copied().collect::<Vec<f64>>())
+                    .collect::<Vec<_>>()
+            );
+            out["predicted"] = json!(class.iter().map(|&c| &names[c]).collect::<Vec<_>>());
+        }
+    }
+    if let (Value::Object(o), Value::Object(s)) = (&mut out, settings) {
+        o.extend(s);
+    }
+    Ok(out)
 }
