@@ -6,6 +6,8 @@
 //! - `cargo xtask bench --list`: the registered suites.
 //! - `cargo xtask transport-data DIR [--seed S]`: writes the transport suite's problems as CSV
 //!   for the POT peer script (`benches/python/pot_transport.py --data DIR`).
+//! - `cargo xtask depth-data DIR [--seed S]`: writes the depth suite's sample and queries as
+//!   CSV for the data-depth peer script (`benches/python/data_depth.py --data DIR`).
 //! - `cargo xtask doc [--katex-dir DIR]`: `cargo doc --workspace --no-deps` with the math
 //!   rendered by KaTeX (from a CDN, or from a local KaTeX distribution for offline use).
 //!
@@ -28,6 +30,7 @@ pub(crate) fn registry() -> Vec<uqforge_core::bench::Suite> {
     suites.extend(uqforge_sensitivity::bench::suites());
     suites.extend(uqforge_causal::bench::suites());
     suites.extend(uqforge_transport::bench::suites());
+    suites.extend(uqforge_depth::bench::suites());
     suites
 }
 
@@ -35,6 +38,7 @@ const USAGE: &str = "usage:
   cargo xtask bench [--quick] [--suite NAME]... [--seed S] [--out DIR]
   cargo xtask bench --list
   cargo xtask transport-data DIR [--seed S]
+  cargo xtask depth-data DIR [--seed S]
   cargo xtask doc [--katex-dir DIR]";
 
 fn main() -> ExitCode {
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("bench") => bench::Options::parse(&args[1..]).and_then(|o| bench::run(&o)),
         Some("transport-data") => transport_data(&args[1..]),
+        Some("depth-data") => depth_data(&args[1..]),
         Some("doc") => doc::Options::parse(&args[1..]).and_then(|o| doc::run(&o)),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
@@ -60,19 +65,33 @@ fn main() -> ExitCode {
 
 /// `cargo xtask transport-data DIR [--seed S]` (seed default: the bench default).
 fn transport_data(args: &[String]) -> Result<(), String> {
-    let (dir, seed) = match args {
+    let (dir, seed) = data_args(args, "transport-data")?;
+    let written = uqforge_transport::bench::write_problems(std::path::Path::new(dir), seed)
+        .map_err(|e| e.to_string())?;
+    println!("{} files written to {dir} (seed {seed})", written.len());
+    Ok(())
+}
+
+/// `cargo xtask depth-data DIR [--seed S]` (seed default: the bench default).
+fn depth_data(args: &[String]) -> Result<(), String> {
+    let (dir, seed) = data_args(args, "depth-data")?;
+    let written = uqforge_depth::bench::write_problems(std::path::Path::new(dir), seed)
+        .map_err(|e| e.to_string())?;
+    println!("{} files written to {dir} (seed {seed})", written.len());
+    Ok(())
+}
+
+/// `DIR [--seed S]` of the data-writing commands.
+fn data_args<'a>(args: &'a [String], command: &str) -> Result<(&'a String, u64), String> {
+    Ok(match args {
         [dir] => (dir, bench::DEFAULT_SEED),
         [dir, flag, seed] if flag == "--seed" => (
             dir,
             seed.parse()
                 .map_err(|_| format!("--seed: not an unsigned integer: {seed}"))?,
         ),
-        _ => return Err(format!("transport-data needs a directory\n{USAGE}")),
-    };
-    let written = uqforge_transport::bench::write_problems(std::path::Path::new(dir), seed)
-        .map_err(|e| e.to_string())?;
-    println!("{} files written to {dir} (seed {seed})", written.len());
-    Ok(())
+        _ => return Err(format!("{command} needs a directory\n{USAGE}")),
+    })
 }
 
 /// The workspace root (xtask lives one level below it).

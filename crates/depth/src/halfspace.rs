@@ -65,7 +65,7 @@
 use nalgebra::DMatrix;
 use uqforge_core::{Error, Result};
 
-use crate::sample::{Depth, check_sample, dot, rows, unit_directions};
+use crate::sample::{Depth, check_sample, directions_by_angle, dot, rows, unit_directions};
 
 /// How [`Halfspace`] computes the depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,17 +193,12 @@ impl Depth for Halfspace {
 
 /// $n D(x)$ in 2D by one angular sort and sweep (Rousseeuw and Ruts 1996).
 fn count_2d(points: &[Vec<f64>], x: &[f64]) -> usize {
-    let mut v: Vec<(f64, f64)> = points
-        .iter()
-        .map(|p| (p[0] - x[0], p[1] - x[1]))
-        .filter(|&(a, b)| a != 0.0 || b != 0.0)
-        .collect();
+    let v = directions_by_angle(points, x);
     let at_x = points.len() - v.len();
     let m = v.len();
     if m == 0 {
         return at_x;
     }
-    v.sort_by(|p, q| p.1.atan2(p.0).total_cmp(&q.1.atan2(q.0)));
     let cross = |p: (f64, f64), q: (f64, f64)| p.0 * q.1 - p.1 * q.0;
     let same_direction =
         |p: (f64, f64), q: (f64, f64)| cross(p, q) == 0.0 && p.0 * q.0 + p.1 * q.1 > 0.0;

@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bench;
 pub mod center_outward;
 pub mod classes;
 pub mod fermat;
 pub mod halfspace;
 pub mod lens;
 pub mod mahalanobis;
+pub mod ood;
 pub mod projection;
 mod sample;
 pub mod simplicial;

@@ -56,7 +56,7 @@ use nalgebra::{DMatrix, DVector};
 use uqforge_core::rng::{rng_from_seed, uniform01};
 use uqforge_core::{Error, Result};
 
-use crate::sample::{Depth, check_sample, rows};
+use crate::sample::{Depth, check_sample, directions_by_angle, rows};
 
 /// How [`Simplicial`] computes the depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,13 +188,8 @@ fn pairs(k: u64) -> u64 {
 /// The number of sample triangles that miss `x`, $\sum_i \binom{k_i}{2}$, by one angular
 /// sort and a two-pointer sweep.
 fn missing_2d(points: &[Vec<f64>], x: &[f64]) -> u64 {
-    let mut v: Vec<(f64, f64)> = points
-        .iter()
-        .map(|p| (p[0] - x[0], p[1] - x[1]))
-        .filter(|&(a, b)| a != 0.0 || b != 0.0)
-        .collect();
+    let v = directions_by_angle(points, x);
     let m = v.len();
-    v.sort_by(|p, q| p.1.atan2(p.0).total_cmp(&q.1.atan2(q.0)));
     let cross = |p: (f64, f64), q: (f64, f64)| p.0 * q.1 - p.1 * q.0;
     let same_direction =
         |p: (f64, f64), q: (f64, f64)| cross(p, q) == 0.0 && p.0 * q.0 + p.1 * q.1 > 0.0;
