@@ -151,11 +151,11 @@ impl Depth for Simplicial {
     }
 
     fn depth_of(&self, point: &[f64]) -> f64 {
-        let n = self.n as u64;
+        let n = self.n as u128;
         match &self.kind {
             Kind::Exact(points) if self.d == 1 => {
-                let below = points.iter().filter(|p| p[0] < point[0]).count() as u64;
-                let above = points.iter().filter(|p| p[0] > point[0]).count() as u64;
+                let below = points.iter().filter(|p| p[0] < point[0]).count() as u128;
+                let above = points.iter().filter(|p| p[0] > point[0]).count() as u128;
                 let all = pairs(n);
                 (all - pairs(below) - pairs(above)) as f64 / all as f64
             }
@@ -181,13 +181,13 @@ impl Depth for Simplicial {
 }
 
 /// $\binom k2$.
-fn pairs(k: u64) -> u64 {
+fn pairs(k: u128) -> u128 {
     k * k.saturating_sub(1) / 2
 }
 
 /// The number of sample triangles that miss `x`, $\sum_i \binom{k_i}{2}$, by one angular
 /// sort and a two-pointer sweep.
-fn missing_2d(points: &[Vec<f64>], x: &[f64]) -> u64 {
+fn missing_2d(points: &[Vec<f64>], x: &[f64]) -> u128 {
     let v = directions_by_angle(points, x);
     let m = v.len();
     let cross = |p: (f64, f64), q: (f64, f64)| p.0 * q.1 - p.1 * q.0;
@@ -207,7 +207,7 @@ fn missing_2d(points: &[Vec<f64>], x: &[f64]) -> u64 {
             }
             end += 1;
         }
-        missing += pairs((end - i - 1) as u64);
+        missing += pairs((end - i - 1) as u128);
     }
     missing
 }
