@@ -31,6 +31,21 @@
 //! count. (Counting $L_i$ alone, open halfplanes whose boundary holds sample points on both
 //! sides of $x$, undercounts on data with collinear points: the tests check grids.)
 //!
+//! # Exact in three dimensions
+//! The count $\operatorname{card} \lbrace i : u^\top v_i > 0\rbrace$ is constant on the cells
+//! of the arrangement of great circles $C_i = \lbrace u : u^\top v_i = 0\rbrace$ on the
+//! sphere, and, as in 2D, the minimum over closed halfspaces is $k_0$ plus the minimum over
+//! these cells. Every cell borders some circle $C_i$; next to $C_i$, on the side that
+//! excludes $v_i$, the count is that of a generic direction $u \perp v_i$, in which only the
+//! projections $w_k$ of the $v_k$ on the plane orthogonal to $v_i$ matter, plus the points
+//! opposite to $v_i$ (on its line, which every $u \perp v_i$ leaves on the boundary). So
+//!
+//! $$ n D(x) = k_0 + \min_i \Big( \operatorname{card} \lbrace k : v_k = -c v_i, c > 0\rbrace
+//!    + m_2(\lbrace w_k\rbrace) \Big) , $$
+//!
+//! with $m_2$ the 2D generic minimum above: $n$ angular sweeps, $O(n^2 \log n)$ per query
+//! (Rousseeuw and Struyf 1998).
+//!
 //! # Approximate in any dimension
 //! With $K$ seeded random directions $u_k$ (uniform on the sphere),
 //! $\min_k \min(\operatorname{card} \lbrace i : u_k^\top x_i \ge u_k^\top x\rbrace,
@@ -38,7 +53,7 @@
 //! is a minimum over a subset of the directions of the definition, so it is an **upper
 //! bound** of the depth that decreases to it as $K$ grows (Dyckerhoff, Mozharovskyi and
 //! Nagy 2021 compare such approximations). Fit: $O(Knd + Kn \log n)$ (sorted projections);
-//! query: $O(K(d + \log n))$. Exact depth in $d \ge 3$ is not implemented yet.
+//! query: $O(K(d + \log n))$.
 //!
 //! ```
 //! use nalgebra::DMatrix;
@@ -59,18 +74,22 @@
 //!   Congress of Mathematicians, Vancouver, 1975.
 //! - P. J. Rousseeuw, I. Ruts, "Algorithm AS 307: bivariate location depth", Applied
 //!   Statistics 45(4), 1996.
+//! - P. J. Rousseeuw, A. Struyf, "Computing location depth and regression depth in higher
+//!   dimensions", Statistics and Computing 8, 1998.
 //! - R. Dyckerhoff, P. Mozharovskyi, S. Nagy, "Approximate computation of projection depths",
 //!   Computational Statistics & Data Analysis 157, 2021.
 
 use nalgebra::DMatrix;
 use uqforge_core::{Error, Result};
 
-use crate::sample::{Depth, check_sample, directions_by_angle, dot, rows, unit_directions};
+use crate::sample::{
+    Depth, check_sample, directions_by_angle, dot, rows, sorted_by_angle, unit_directions,
+};
 
 /// How [`Halfspace`] computes the depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HalfspaceMethod {
-    /// Exact: dimensions 1 and 2.
+    /// Exact: dimensions 1 to 3.
     Exact,
     /// Minimum over `directions` random directions drawn from `seed`: an upper bound.
     RandomDirections {
@@ -91,7 +110,7 @@ pub struct Halfspace {
 
 #[derive(Debug, Clone)]
 enum Kind {
-    /// The sample's coordinates, for the exact 1D and 2D computations.
+    /// The sample's coordinates, for the exact 1D to 3D computations.
     Exact(Vec<Vec<f64>>),
     /// Unit directions and, for each, the sorted projections of the sample.
     Random {
@@ -105,18 +124,18 @@ impl Halfspace {
     ///
     /// # Errors
     /// [`Error::EmptyInput`] and [`Error::NonFinite`] for the sample;
-    /// [`Error::InvalidParameter`] for [`HalfspaceMethod::Exact`] in dimension 3 or more,
+    /// [`Error::InvalidParameter`] for [`HalfspaceMethod::Exact`] in dimension 4 or more,
     /// or zero directions.
     pub fn fit(sample: &DMatrix<f64>, method: HalfspaceMethod) -> Result<Self> {
         check_sample("halfspace", sample, 1)?;
         let (n, d) = sample.shape();
         let kind = match method {
             HalfspaceMethod::Exact => {
-                if d > 2 {
+                if d > 3 {
                     return Err(Error::invalid_parameter(
                         "method",
                         format!(
-                            "exact halfspace depth is implemented in dimensions 1 and 2, not \
+                            "exact halfspace depth is implemented in dimensions 1 to 3, not \
                              {d}; use random directions (an upper bound)"
                         ),
                     ));
@@ -144,7 +163,7 @@ impl Halfspace {
         Ok(Self { n, d, kind })
     }
 
-    /// The exact depth (dimensions 1 and 2): shorthand for [`Halfspace::fit`] with
+    /// The exact depth (dimensions 1 to 3): shorthand for [`Halfspace::fit`] with
     /// [`HalfspaceMethod::Exact`].
     ///
     /// # Errors
@@ -162,7 +181,8 @@ impl Halfspace {
                 let above = points.iter().filter(|x| x[0] >= point[0]).count();
                 below.min(above)
             }
-            Kind::Exact(points) => count_2d(points, point),
+            Kind::Exact(points) if self.d == 2 => count_2d(points, point),
+            Kind::Exact(points) => count_3d(points, point),
             Kind::Random {
                 directions,
                 projections,
@@ -194,11 +214,13 @@ impl Depth for Halfspace {
 /// $n D(x)$ in 2D by one angular sort and sweep (Rousseeuw and Ruts 1996).
 fn count_2d(points: &[Vec<f64>], x: &[f64]) -> usize {
     let v = directions_by_angle(points, x);
-    let at_x = points.len() - v.len();
+    points.len() - v.len() + least_open_2d(&v)
+}
+
+/// The fewest of the non-zero 2D vectors `v` (sorted by angle) in an open half-plane
+/// through the origin whose boundary holds none of them: $\min_i \min(A_i, m - A_i)$.
+fn least_open_2d(v: &[(f64, f64)]) -> usize {
     let m = v.len();
-    if m == 0 {
-        return at_x;
-    }
     let cross = |p: (f64, f64), q: (f64, f64)| p.0 * q.1 - p.1 * q.0;
     let same_direction =
         |p: (f64, f64), q: (f64, f64)| cross(p, q) == 0.0 && p.0 * q.0 + p.1 * q.1 > 0.0;
@@ -226,7 +248,61 @@ fn count_2d(points: &[Vec<f64>], x: &[f64]) -> usize {
         least = least.min(a).min(m - a);
         i += g;
     }
+    least
+}
+
+/// $n D(x)$ in 3D: for every sample direction $v_i$, the 2D count of the other directions
+/// projected on the plane orthogonal to $v_i$ (Rousseeuw and Struyf 1998).
+fn count_3d(points: &[Vec<f64>], x: &[f64]) -> usize {
+    let v: Vec<[f64; 3]> = points
+        .iter()
+        .map(|p| [p[0] - x[0], p[1] - x[1], p[2] - x[2]])
+        .filter(|v| v.iter().any(|c| *c != 0.0))
+        .collect();
+    let at_x = points.len() - v.len();
+    let mut least = v.len();
+    let mut projected = Vec::with_capacity(v.len());
+    for vi in &v {
+        let (a, b) = plane_basis(vi);
+        let mut opposite = 0;
+        projected.clear();
+        for vk in &v {
+            if cross3(vi, vk).iter().all(|c| *c == 0.0) {
+                // On the line of v_i: on the side of v_i's circle that excludes v_i, the
+                // opposite ones are in and those along v_i out.
+                opposite += usize::from(dot(vi, vk) < 0.0);
+            } else {
+                projected.push((dot(&a, vk), dot(&b, vk)));
+            }
+        }
+        let w = sorted_by_angle(projected.iter().copied().filter(|p| *p != (0.0, 0.0)));
+        least = least.min(opposite + least_open_2d(&w));
+    }
     at_x + least
+}
+
+fn cross3(a: &[f64; 3], b: &[f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+/// An orthogonal basis $(a, b)$ of the plane orthogonal to `v` (non-zero): $a = v \times e$
+/// for the coordinate axis $e$ least aligned with $v$, $b = v \times a$. Not normalised:
+/// a diagonal scaling of the plane changes no angular order and no half-plane count, and
+/// without square roots and divisions the coordinates $(a^\top v_k, b^\top v_k)$ are exact
+/// for small integer data, so that parallel vectors stay exactly parallel (ties).
+fn plane_basis(v: &[f64; 3]) -> ([f64; 3], [f64; 3]) {
+    let k = (0..3)
+        .min_by(|&a, &b| v[a].abs().total_cmp(&v[b].abs()))
+        .unwrap_or(0);
+    let mut axis = [0.0; 3];
+    axis[k] = 1.0;
+    let a = cross3(v, &axis);
+    let b = cross3(v, &a);
+    (a, b)
 }
 
 #[cfg(test)]
@@ -305,6 +381,121 @@ mod tests {
         }
     }
 
+    /// The 3D definition by enumeration: every cell of the arrangement of the circles
+    /// u.v_i = 0 has a vertex u0 = +-(v_i x v_j); the four cells around it are reached by
+    /// u = u0 + d, with d solving v_i.d = s1 t, v_j.d = s2 t (t = 1e-7, signs +-1); closed
+    /// halfspaces counted with dot products. O(n^3) directions, O(n^4) work, no sorting.
+    fn brute_force_3d(sample: &DMatrix<f64>, x: &[f64]) -> usize {
+        let v: Vec<[f64; 3]> = sample
+            .row_iter()
+            .map(|r| [r[0] - x[0], r[1] - x[1], r[2] - x[2]])
+            .collect();
+        let count = |u: [f64; 3]| v.iter().filter(|p| dot(&u, *p) >= 0.0).count();
+        let mut least = count([1.0, 0.0, 0.0]);
+        for i in 0..v.len() {
+            for j in 0..v.len() {
+                let c = cross3(&v[i], &v[j]);
+                if c.iter().all(|a| *a == 0.0) {
+                    continue;
+                }
+                let g = DMatrix::from_row_slice(
+                    2,
+                    2,
+                    &[
+                        dot(&v[i], &v[i]),
+                        dot(&v[i], &v[j]),
+                        dot(&v[j], &v[i]),
+                        dot(&v[j], &v[j]),
+                    ],
+                );
+                let inv = g.try_inverse().unwrap();
+                for sign in [-1.0, 1.0] {
+                    for (s1, s2) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
+                        // d = V (V^T V)^-1 (s1, s2) t with V = [v_i v_j].
+                        let a = 1e-7 * (inv[(0, 0)] * s1 + inv[(0, 1)] * s2);
+                        let b = 1e-7 * (inv[(1, 0)] * s1 + inv[(1, 1)] * s2);
+                        let norm = dot(&c, &c).sqrt();
+                        let u: [f64; 3] =
+                            std::array::from_fn(|k| sign * c[k] / norm + a * v[i][k] + b * v[j][k]);
+                        least = least.min(count(u));
+                    }
+                }
+            }
+        }
+        least
+    }
+
+    #[test]
+    fn exact_3d_equals_the_brute_force() {
+        for seed in 0..6 {
+            let x = normal_sample(14 + seed as usize, 3, 300 + seed);
+            let depth = Halfspace::exact(&x).unwrap();
+            let mut queries = normal_sample(6, 3, 400 + seed) * 1.2;
+            queries = queries.insert_rows(0, 2, 0.0);
+            for k in 0..2 {
+                queries.set_row(k, &x.row(k));
+            }
+            for q in queries.row_iter() {
+                let q = [q[0], q[1], q[2]];
+                assert_eq!(
+                    depth.count(&q),
+                    brute_force_3d(&x, &q),
+                    "seed {seed}, query {q:?}"
+                );
+            }
+        }
+    }
+
+    /// Ties in 3D: a 3 x 3 x 2 integer grid with the centre of its bottom face repeated,
+    /// queried on grid points (coplanar and collinear sample points through the query).
+    #[test]
+    fn exact_3d_with_ties_matches_hand_counts() {
+        let mut pts = Vec::new();
+        for i in 0..3 {
+            for j in 0..3 {
+                for k in 0..2 {
+                    pts.extend([f64::from(i), f64::from(j), f64::from(k)]);
+                }
+            }
+        }
+        pts.extend([1.0, 1.0, 0.0]);
+        let x = DMatrix::from_row_slice(19, 3, &pts);
+        let depth = Halfspace::exact(&x).unwrap();
+        // Exact counts on the grid's faces and edges, and never above the random-direction
+        // bound.
+        assert_eq!(depth.count(&[0.0, 0.0, 0.0]), 1, "a corner");
+        // The middle of an edge: every halfspace holding it holds an end of the edge.
+        assert_eq!(depth.count(&[0.0, 1.0, 0.0]), 2, "the middle of an edge");
+        // The centre of the bottom face (twice in the sample): a plane through it splits the
+        // eight other points of the bottom layer four and four (they come in antipodal
+        // pairs), and tilts away from the top layer.
+        assert_eq!(
+            depth.count(&[1.0, 1.0, 0.0]),
+            6,
+            "the centre of the bottom face"
+        );
+        let random = Halfspace::fit(
+            &x,
+            HalfspaceMethod::RandomDirections {
+                directions: 20_000,
+                seed: 2,
+            },
+        )
+        .unwrap();
+        for q in [
+            [1.0, 1.0, 0.5],
+            [1.0, 1.0, 0.0],
+            [0.0, 0.0, 0.0],
+            [0.5, 1.5, 0.5],
+        ] {
+            let (e, r) = (depth.count(&q), random.count(&q));
+            assert!(e <= r, "{q:?}: exact {e} above the bound {r}");
+        }
+        // Symmetric queries of the grid's symmetries have equal depths.
+        assert_eq!(depth.count(&[0.0, 0.0, 0.0]), depth.count(&[2.0, 2.0, 1.0]));
+        assert_eq!(depth.count(&[0.0, 1.0, 0.0]), depth.count(&[1.0, 0.0, 1.0]));
+    }
+
     #[test]
     fn closed_forms() {
         // 1D: the median of 1..=7 has depth 4/7, the end points 1/7, outside 0.
@@ -372,7 +563,7 @@ mod tests {
     fn bad_input_is_refused() {
         let x = normal_sample(10, 3, 1);
         assert!(matches!(
-            Halfspace::exact(&x),
+            Halfspace::exact(&normal_sample(10, 4, 1)),
             Err(Error::InvalidParameter { .. })
         ));
         assert!(matches!(

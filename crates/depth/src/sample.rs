@@ -114,15 +114,20 @@ pub(crate) fn unit_directions(d: usize, count: usize, seed: u64) -> Vec<Vec<f64>
     units
 }
 
-/// The vectors $x_i - x$ of the 2D sample points other than $x$, sorted by angle in
-/// $(-\pi, \pi]$ (one `atan2` per point, then a sort on the keys).
+/// The vectors $x_i - x$ of the 2D sample points other than $x$, sorted by angle.
 pub(crate) fn directions_by_angle(points: &[Vec<f64>], x: &[f64]) -> Vec<(f64, f64)> {
-    let mut keyed: Vec<(f64, (f64, f64))> = points
-        .iter()
-        .map(|p| (p[0] - x[0], p[1] - x[1]))
-        .filter(|&(a, b)| a != 0.0 || b != 0.0)
-        .map(|p| (p.1.atan2(p.0), p))
-        .collect();
+    sorted_by_angle(
+        points
+            .iter()
+            .map(|p| (p[0] - x[0], p[1] - x[1]))
+            .filter(|&(a, b)| a != 0.0 || b != 0.0),
+    )
+}
+
+/// 2D vectors sorted by angle in $(-\pi, \pi]$: one `atan2` per vector, then a sort on the
+/// keys.
+pub(crate) fn sorted_by_angle(v: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    let mut keyed: Vec<(f64, (f64, f64))> = v.map(|p| (p.1.atan2(p.0), p)).collect();
     keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     keyed.into_iter().map(|(_, p)| p).collect()
 }

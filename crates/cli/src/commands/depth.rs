@@ -11,7 +11,7 @@ use uqforge_depth::{
 use super::ot::points;
 use crate::input::read_table;
 
-/// Random directions (halfspace in dimension 3 or more, projection) when `--directions` is
+/// Random directions (halfspace in dimension 4 or more, projection) when `--directions` is
 /// not given.
 const DEFAULT_DIRECTIONS: usize = 1000;
 
@@ -37,7 +37,7 @@ pub(crate) struct Args {
     /// Query points, as --sample (same number of columns).
     #[arg(long)]
     query: String,
-    /// mahalanobis, halfspace (exact in 1D and 2D; random directions otherwise or with
+    /// mahalanobis, halfspace (exact in 1D to 3D; random directions otherwise or with
     /// --directions), projection (random directions), spatial, simplicial (exact in 1D and
     /// 2D; random simplices otherwise or with --simplices), zonoid, lens, fermat-lens or
     /// center-outward.
@@ -122,7 +122,7 @@ fn method<'a>(args: &'a Args, d: usize) -> Result<(Fit<'a>, Value)> {
         }
         "halfspace" => {
             let method = match args.directions {
-                None if d <= 2 => HalfspaceMethod::Exact,
+                None if d <= 3 => HalfspaceMethod::Exact,
                 directions => HalfspaceMethod::RandomDirections {
                     directions: directions.unwrap_or(DEFAULT_DIRECTIONS),
                     seed,
