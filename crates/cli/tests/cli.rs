@@ -745,6 +745,20 @@ fn depth_follows_the_json_contract() {
     )));
     assert_eq!(v1["depth"], v["depth"]);
     assert_eq!(v1["alpha"], 1.0);
+    // The k-NN graph of the pentagon with k = 4 is complete; five inner points of five
+    // points are the points themselves.
+    let v2 = json(&run(&format!(
+        "depth --sample {sample} --query {query} --method fermat-lens --alpha 1 --neighbours 4 --inner-points 5 --seed 2"
+    )));
+    assert_eq!(v2["depth"], v["depth"]);
+    assert_eq!(
+        (
+            v2["graph"].as_str(),
+            v2["neighbours"].as_u64(),
+            v2["inner_points"].as_u64()
+        ),
+        (Some("knn"), Some(4), Some(5))
+    );
     let depths = |method: &str| -> Vec<f64> {
         let v = json(&run(&format!(
             "depth --sample {sample} --query {query} --method {method}"
@@ -820,6 +834,16 @@ fn depth_refuses_bad_input_in_one_line() {
         (
             format!("depth --sample {sample} --query {query2} --method lens --simplices 9"),
             "--simplices",
+        ),
+        (
+            format!("depth --sample {sample} --query {query2} --method lens --neighbours 3"),
+            "--neighbours",
+        ),
+        (
+            format!(
+                "depth --sample {sample} --query {query2} --method fermat-lens --inner-points 9"
+            ),
+            "inner points",
         ),
         (
             format!("depth --sample {sample} --query {query2} --method lens --labels {labels}"),

@@ -36,8 +36,8 @@ use uqforge_core::{Error, Result};
 
 use crate::ood::{auroc, gaussian_mixture, moment_matched, moons_gap, two_moons};
 use crate::{
-    CenterOutwardDepth, Depth, FermatLens, Halfspace, HalfspaceMethod, Lens, Mahalanobis, PerClass,
-    Projection, Simplicial, SimplicialMethod, Spatial, Zonoid,
+    CenterOutwardDepth, Depth, FermatDistance, FermatLens, Halfspace, HalfspaceMethod, Lens,
+    Mahalanobis, PerClass, Projection, Simplicial, SimplicialMethod, Spatial, Zonoid, inner_points,
 };
 
 /// The suites of this crate.
@@ -458,6 +458,14 @@ fn ood_table(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<Table>
                 Box::new(move |x| boxed(FermatLens::fit(x, alpha))),
             ));
         }
+        depths.push((
+            "fermat-lens (alpha 4, 10-NN graph)".into(),
+            Box::new(|x| boxed(FermatLens::from_distances(FermatDistance::knn(x, 4.0, 10)?))),
+        ));
+        depths.push((
+            "fermat-lens (alpha 4, 60 k-means inner points)".into(),
+            Box::new(move |x| boxed(FermatLens::fit(&inner_points(x, 60, seed)?, 4.0))),
+        ));
         for (name, fit) in &depths {
             progress.message(&format!("depth OOD: {name} on {}", case.name));
             let (cpu, wall, (a, b)) = timed(|| {

@@ -18,7 +18,7 @@ pub mod zonoid;
 
 pub use center_outward::CenterOutwardDepth;
 pub use classes::PerClass;
-pub use fermat::{FermatDistance, FermatLens};
+pub use fermat::{FermatDistance, FermatLens, inner_points};
 pub use halfspace::{Halfspace, HalfspaceMethod};
 pub use lens::Lens;
 pub use mahalanobis::Mahalanobis;

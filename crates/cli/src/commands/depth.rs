@@ -4,8 +4,8 @@ use nalgebra::DMatrix;
 use serde_json::{Value, json};
 use uqforge_core::{Error, Result};
 use uqforge_depth::{
-    CenterOutwardDepth, Depth, FermatLens, Halfspace, HalfspaceMethod, Lens, Mahalanobis, PerClass,
-    Projection, Simplicial, SimplicialMethod, Spatial, Zonoid,
+    CenterOutwardDepth, Depth, FermatDistance, FermatLens, Halfspace, HalfspaceMethod, Lens,
+    Mahalanobis, PerClass, Projection, Simplicial, SimplicialMethod, Spatial, Zonoid, inner_points,
 };
 
 use super::ot::points;
@@ -46,6 +46,14 @@ pub(crate) struct Args {
     /// Power alpha >= 1 of the sample Fermat distance (fermat-lens; default 2).
     #[arg(long, allow_negative_numbers = true)]
     alpha: Option<f64>,
+    /// Fermat distances on the k-nearest-neighbour graph (plus the minimum spanning tree)
+    /// instead of the complete graph (fermat-lens).
+    #[arg(long)]
+    neighbours: Option<usize>,
+    /// Replace the sample (each class with --labels) by this many k-means centres before
+    /// fitting (fermat-lens; seeded by --seed).
+    #[arg(long)]
+    inner_points: Option<usize>,
     /// Spatial depth whitened by the sample covariance (affine invariant).
     #[arg(long)]
     affine_invariant: bool,
@@ -90,6 +98,12 @@ fn method<'a>(args: &'a Args, d: usize) -> Result<(Fit<'a>, Value)> {
     if args.alpha.is_some() && m != "fermat-lens" {
         return refuse("--alpha", "fermat-lens");
     }
+    if args.neighbours.is_some() && m != "fermat-lens" {
+        return refuse("--neighbours", "fermat-lens");
+    }
+    if args.inner_points.is_some() && m != "fermat-lens" {
+        return refuse("--inner-points", "fermat-lens");
+    }
     if args.affine_invariant && m != "spatial" {
         return refuse("--affine-invariant", "spatial");
     }
@@ -110,8 +124,32 @@ fn method<'a>(args: &'a Args, d: usize) -> Result<(Fit<'a>, Value)> {
         "lens" => (Box::new(|x| boxed(Lens::fit(x))), json!({})),
         "fermat-lens" => {
             let alpha = args.alpha.unwrap_or(DEFAULT_ALPHA);
-            let fit: Fit<'a> = Box::new(move |x| boxed(FermatLens::fit(x, alpha)));
-            (fit, json!({"alpha": alpha}))
+            let (neighbours, inner) = (args.neighbours, args.inner_points);
+            let fit: Fit<'a> = Box::new(move |x| {
+                let reduced;
+                let points = match inner {
+                    Some(m) => {
+                        reduced = inner_points(x, m, seed)?;
+                        &reduced
+                    }
+                    None => x,
+                };
+                let distances = match neighbours {
+                    Some(k) => FermatDistance::knn(points, alpha, k)?,
+                    None => FermatDistance::complete(points, alpha)?,
+                };
+                boxed(FermatLens::from_distances(distances))
+            });
+            let mut settings = json!({"alpha": alpha, "graph": "complete"});
+            if let Some(k) = neighbours {
+                settings["graph"] = json!("knn");
+                settings["neighbours"] = json!(k);
+            }
+            if let Some(m) = inner {
+                settings["inner_points"] = json!(m);
+                settings["seed"] = json!(seed);
+            }
+            (fit, settings)
         }
         "zonoid" => (Box::new(|x| boxed(Zonoid::fit(x))), json!({})),
         "center-outward" => (Box::new(|x| boxed(CenterOutwardDepth::fit(x))), json!({})),
