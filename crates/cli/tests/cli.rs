@@ -722,6 +722,15 @@ fn depth_follows_the_json_contract() {
         "depth --sample {sample} --query {query} --method mahalanobis"
     )));
     assert!((v["depth"][0].as_f64().unwrap() - 1.0).abs() < 1e-12, "{v}");
+    assert_eq!(v["robust"], false);
+    let v = json(&run(&format!(
+        "depth --sample {sample} --query {query} --method mahalanobis --robust --seed 4"
+    )));
+    assert_eq!(
+        (v["robust"].as_bool(), v["seed"].as_u64()),
+        (Some(true), Some(4))
+    );
+    assert_eq!(v["depth"][2].as_f64().map(|d| d < 0.1), Some(true), "{v}");
     // Spatial: the unit vectors balance at the centre. Lens: the centre is at distance 1
     // (the circumradius) from every vertex, and every pair is at least a side (1.18) apart,
     // so it lies in all ten lenses; the far point in none.
@@ -838,6 +847,10 @@ fn depth_refuses_bad_input_in_one_line() {
         (
             format!("depth --sample {sample} --query {query2} --method lens --neighbours 3"),
             "--neighbours",
+        ),
+        (
+            format!("depth --sample {sample} --query {query2} --method spatial --robust"),
+            "--robust",
         ),
         (
             format!(

@@ -7,6 +7,7 @@ pub mod fermat;
 pub mod halfspace;
 pub mod lens;
 pub mod mahalanobis;
+pub mod mcd;
 pub mod ood;
 pub mod projection;
 mod sample;

@@ -6,6 +6,7 @@ use uqforge_core::{Error, Result};
 use uqforge_depth::{
     CenterOutwardDepth, Depth, FermatDistance, FermatLens, Halfspace, HalfspaceMethod, Lens,
     Mahalanobis, PerClass, Projection, Simplicial, SimplicialMethod, Spatial, Zonoid, inner_points,
+    mcd::Mcd,
 };
 
 use super::ot::points;
@@ -54,6 +55,10 @@ pub(crate) struct Args {
     /// fitting (fermat-lens; seeded by --seed).
     #[arg(long)]
     inner_points: Option<usize>,
+    /// Mahalanobis depth with the minimum covariance determinant's location and scatter
+    /// (FAST-MCD, 500 starts seeded by --seed) instead of the mean and covariance.
+    #[arg(long)]
+    robust: bool,
     /// Spatial depth whitened by the sample covariance (affine invariant).
     #[arg(long)]
     affine_invariant: bool,
@@ -107,9 +112,26 @@ fn method<'a>(args: &'a Args, d: usize) -> Result<(Fit<'a>, Value)> {
     if args.affine_invariant && m != "spatial" {
         return refuse("--affine-invariant", "spatial");
     }
+    if args.robust && m != "mahalanobis" {
+        return refuse("--robust", "mahalanobis");
+    }
     let seed = args.seed;
     Ok(match m {
-        "mahalanobis" => (Box::new(|x| boxed(Mahalanobis::fit(x))), json!({})),
+        "mahalanobis" if args.robust => {
+            let options = Mcd {
+                seed,
+                ..Mcd::default()
+            };
+            let fit: Fit<'a> = Box::new(move |x| boxed(Mahalanobis::robust(x, &options)));
+            (
+                fit,
+                json!({"robust": true, "estimator": "MCD", "starts": options.starts, "seed": seed}),
+            )
+        }
+        "mahalanobis" => (
+            Box::new(|x| boxed(Mahalanobis::fit(x))),
+            json!({"robust": false}),
+        ),
         "spatial" => {
             let affine = args.affine_invariant;
             let fit: Fit<'a> = Box::new(move |x| {
