@@ -213,7 +213,7 @@ fn concentrate(
 pub fn mcd(sample: &DMatrix<f64>, options: &Mcd) -> Result<McdEstimate> {
     let (n, d) = sample.shape();
     check_sample("MCD", sample, d + 2)?;
-    let h = options.support.unwrap_or((n + d + 1) / 2);
+    let h = options.support.unwrap_or((n + d).div_ceil(2));
     if h <= d || h > n {
         return Err(Error::invalid_parameter(
             "support",
