@@ -818,6 +818,13 @@ fn depth_scores_each_class_with_labels() {
         "depth --sample {sample} --query {query} --method halfspace"
     )));
     assert_eq!(pooled["depth"][2], 0.5);
+    let dd = json(&run(&format!(
+        "depth --sample {sample} --query {query} --method halfspace --labels {labels} --classifier dd"
+    )));
+    assert_eq!(dd["classifier"], "dd");
+    assert_eq!(dd["predicted"][0], "a");
+    assert_eq!(dd["predicted"][1], "b");
+    assert_eq!(dd["depth"], v["depth"]);
 }
 
 #[test]
@@ -851,6 +858,10 @@ fn depth_refuses_bad_input_in_one_line() {
         (
             format!("depth --sample {sample} --query {query2} --method spatial --robust"),
             "--robust",
+        ),
+        (
+            format!("depth --sample {sample} --query {query2} --method spatial --classifier dd"),
+            "--labels",
         ),
         (
             format!(

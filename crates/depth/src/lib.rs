@@ -18,7 +18,7 @@ mod testing;
 pub mod zonoid;
 
 pub use center_outward::CenterOutwardDepth;
-pub use classes::PerClass;
+pub use classes::{DdClassifier, PerClass};
 pub use fermat::{FermatDistance, FermatLens, inner_points};
 pub use halfspace::{Halfspace, HalfspaceMethod};
 pub use lens::Lens;

@@ -4,9 +4,9 @@ use nalgebra::DMatrix;
 use serde_json::{Value, json};
 use uqforge_core::{Error, Result};
 use uqforge_depth::{
-    CenterOutwardDepth, Depth, FermatDistance, FermatLens, Halfspace, HalfspaceMethod, Lens,
-    Mahalanobis, PerClass, Projection, Simplicial, SimplicialMethod, Spatial, Zonoid, inner_points,
-    mcd::Mcd,
+    CenterOutwardDepth, DdClassifier, Depth, FermatDistance, FermatLens, Halfspace,
+    HalfspaceMethod, Lens, Mahalanobis, PerClass, Projection, Simplicial, SimplicialMethod,
+    Spatial, Zonoid, inner_points, mcd::Mcd,
 };
 
 use super::ot::points;
@@ -76,6 +76,10 @@ pub(crate) struct Args {
     /// class, and `depth` is the largest class depth (the out-of-domain score).
     #[arg(long)]
     labels: Option<String>,
+    /// With --labels, how `predicted` is chosen: max-depth (the class of largest depth) or
+    /// dd (the DD-plot classifier: pairwise slopes fitted on the sample, then votes).
+    #[arg(long, default_value = "max-depth")]
+    classifier: String,
 }
 
 /// Fits the chosen depth on one sample.
@@ -284,15 +288,41 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
     let sample = points(&args.sample, "sample")?;
     let queries = points(&args.query, "query")?;
     let d = sample.ncols();
+    if args.labels.is_none() && args.classifier != "max-depth" {
+        return Err(Error::invalid_parameter(
+            "--classifier",
+            "classifies the queries between the classes of --labels, which is missing",
+        ));
+    }
     let (fit, settings) = method(args, d)?;
     let mut out = json!({"method": args.method, "dim": d});
     match &args.labels {
         None => out["depth"] = json!(fit(&sample)?.depth(&queries)?.as_slice()),
         Some(spec) => {
             let (ids, names) = labels(spec, sample.nrows())?;
-            let per_class = PerClass::fit(&sample, &ids, |x| fit(x))?;
-            let all = per_class.class_depths(&queries)?;
-            let (score, class) = per_class.max_depth(&queries)?;
+            let (all, score, class) = match args.classifier.as_str() {
+                "max-depth" => {
+                    let per_class = PerClass::fit(&sample, &ids, |x| fit(x))?;
+                    let (score, class) = per_class.max_depth(&queries)?;
+                    (per_class.class_depths(&queries)?, score, class)
+                }
+                "dd" => {
+                    let dd = DdClassifier::fit(&sample, &ids, |x| fit(x))?;
+                    let (score, _) = dd.per_class().max_depth(&queries)?;
+                    (
+                        dd.per_class().class_depths(&queries)?,
+                        score,
+                        dd.classify(&queries)?,
+                    )
+                }
+                other => {
+                    return Err(Error::invalid_parameter(
+                        "--classifier",
+                        format!("`{other}` is not a classifier; use max-depth or dd"),
+                    ));
+                }
+            };
+            out["classifier"] = json!(args.classifier);
             out["depth"] = json!(score.as_slice());
             out["classes"] = json!(names);
             out["class_depth"] = json!(
