@@ -10,6 +10,7 @@ pub mod mahalanobis;
 pub mod mcd;
 pub mod ood;
 pub mod projection;
+pub mod regions;
 mod sample;
 pub mod simplicial;
 pub mod spatial;
