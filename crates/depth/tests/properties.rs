@@ -6,6 +6,7 @@
 
 use nalgebra::DMatrix;
 use proptest::prelude::*;
+use uqforge_core::Result;
 use uqforge_core::rng::{rng_from_seed, standard_normal};
 use uqforge_depth::mcd::Mcd;
 use uqforge_depth::{
@@ -30,38 +31,32 @@ fn symmetric_sample(seed: u64, half: usize, centre: [f64; 2]) -> DMatrix<f64> {
     })
 }
 
-fn all_depths(x: &DMatrix<f64>) -> Vec<(&'static str, Box<dyn Depth>)> {
-    vec![
-        ("mahalanobis", Box::new(Mahalanobis::fit(x).unwrap())),
+fn all_depths(x: &DMatrix<f64>) -> Result<Vec<(&'static str, Box<dyn Depth>)>> {
+    Ok(vec![
+        ("mahalanobis", Box::new(Mahalanobis::fit(x)?)),
         (
             "mahalanobis (MCD)",
-            Box::new(
-                Mahalanobis::robust(
-                    x,
-                    &Mcd {
-                        starts: 50,
-                        ..Mcd::default()
-                    },
-                )
-                .unwrap(),
-            ),
+            Box::new(Mahalanobis::robust(
+                x,
+                &Mcd {
+                    starts: 50,
+                    ..Mcd::default()
+                },
+            )?),
         ),
-        ("halfspace", Box::new(Halfspace::exact(x).unwrap())),
-        ("projection", Box::new(Projection::fit(x, 200, 1).unwrap())),
-        ("spatial", Box::new(Spatial::fit(x).unwrap())),
+        ("halfspace", Box::new(Halfspace::exact(x)?)),
+        ("projection", Box::new(Projection::fit(x, 200, 1)?)),
+        ("spatial", Box::new(Spatial::fit(x)?)),
         (
             "spatial (affine invariant)",
-            Box::new(Spatial::affine_invariant(x).unwrap()),
+            Box::new(Spatial::affine_invariant(x)?),
         ),
-        ("simplicial", Box::new(Simplicial::exact(x).unwrap())),
-        ("zonoid", Box::new(Zonoid::fit(x).unwrap())),
-        ("lens", Box::new(Lens::fit(x).unwrap())),
-        ("fermat-lens", Box::new(FermatLens::fit(x, 3.0).unwrap())),
-        (
-            "center-outward",
-            Box::new(CenterOutwardDepth::fit(x).unwrap()),
-        ),
-    ]
+        ("simplicial", Box::new(Simplicial::exact(x)?)),
+        ("zonoid", Box::new(Zonoid::fit(x)?)),
+        ("lens", Box::new(Lens::fit(x)?)),
+        ("fermat-lens", Box::new(FermatLens::fit(x, 3.0)?)),
+        ("center-outward", Box::new(CenterOutwardDepth::fit(x)?)),
+    ])
 }
 
 proptest! {
@@ -74,7 +69,7 @@ proptest! {
         let mut rng = rng_from_seed(seed + 1);
         let queries = DMatrix::from_fn(20, 2, |_, k| centre[k] + 2.0 * standard_normal(&mut rng));
         let far = DMatrix::from_row_slice(2, 2, &[cx + 1e7, cy, cx, cy - 1e7]);
-        for (name, depth) in all_depths(&x) {
+        for (name, depth) in all_depths(&x).unwrap() {
             let d = depth.depth(&queries).unwrap();
             prop_assert!(d.iter().all(|v| (0.0..=1.0).contains(v)), "{name}: {d}");
             // Maximal at the centre of symmetry: the sample versions of these depths
