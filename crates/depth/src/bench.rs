@@ -8,7 +8,8 @@
 //!    `time.process_time`) and wall seconds, best of 3 rounds of repeated calls (each round
 //!    about 0.3 s). Depths whose fit or queries grow
 //!    faster than $n \log n$ run on the sizes where they finish in seconds (zonoid and lens
-//!    to $10^4$ on 20 queries; Fermat lens and center-outward at $10^3$).
+//!    to $10^4$ on 20 queries; Fermat lens and center-outward at $10^3$); Fermat lens on 500
+//!    k-means inner points runs at every size.
 //! 2. **Side by side with data-depth 1.2.1.1** (the PyPI package on ddalpha's C++ core) on
 //!    the very same points: `cargo xtask depth-data DIR` writes them, and
 //!    `benches/python/data_depth.py --data DIR` times data-depth and stores its depths in
@@ -207,6 +208,18 @@ fn methods() -> Vec<Method> {
             max_n: 1_000,
             queries: QUERIES,
             fit: |x, _| boxed(FermatLens::fit(x, 4.0)),
+        },
+        Method {
+            name: "fermat-lens (alpha 4, 500 inner points)",
+            exact_peer: false,
+            max_n: 100_000,
+            queries: QUERIES,
+            fit: |x, seed| {
+                boxed(FermatLens::fit(
+                    &inner_points(x, 500.min(x.nrows()), seed)?,
+                    4.0,
+                ))
+            },
         },
         Method {
             name: "center-outward",
