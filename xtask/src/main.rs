@@ -65,18 +65,26 @@ fn main() -> ExitCode {
 
 /// `cargo xtask transport-data DIR [--seed S]` (seed default: the bench default).
 fn transport_data(args: &[String]) -> Result<(), String> {
-    let (dir, seed) = data_args(args, "transport-data")?;
-    let written = uqforge_transport::bench::write_problems(std::path::Path::new(dir), seed)
-        .map_err(|e| e.to_string())?;
-    println!("{} files written to {dir} (seed {seed})", written.len());
-    Ok(())
+    write_data(
+        args,
+        "transport-data",
+        uqforge_transport::bench::write_problems,
+    )
 }
 
 /// `cargo xtask depth-data DIR [--seed S]` (seed default: the bench default).
 fn depth_data(args: &[String]) -> Result<(), String> {
-    let (dir, seed) = data_args(args, "depth-data")?;
-    let written = uqforge_depth::bench::write_problems(std::path::Path::new(dir), seed)
-        .map_err(|e| e.to_string())?;
+    write_data(args, "depth-data", uqforge_depth::bench::write_problems)
+}
+
+/// Writes a suite's problems with `write` into the directory of `args`.
+fn write_data(
+    args: &[String],
+    command: &str,
+    write: fn(&std::path::Path, u64) -> uqforge_core::Result<Vec<PathBuf>>,
+) -> Result<(), String> {
+    let (dir, seed) = data_args(args, command)?;
+    let written = write(std::path::Path::new(dir), seed).map_err(|e| e.to_string())?;
     println!("{} files written to {dir} (seed {seed})", written.len());
     Ok(())
 }

@@ -308,7 +308,7 @@ fn plane_basis(v: &[f64; 3]) -> ([f64; 3], [f64; 3]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{affine_case, normal_sample};
+    use crate::testing::{affine_case, normal_sample, queries_with_sample_rows};
     use proptest::prelude::*;
 
     /// The definition, by enumeration: closed halfplanes whose boundary passes through x,
@@ -341,12 +341,7 @@ mod tests {
         for seed in 0..20 {
             let x = normal_sample(40 + seed as usize, 2, seed);
             let depth = Halfspace::exact(&x).unwrap();
-            let mut queries = normal_sample(15, 2, 100 + seed) * 1.5;
-            // Sample points themselves, too.
-            queries = queries.insert_rows(0, 3, 0.0);
-            for k in 0..3 {
-                queries.set_row(k, &x.row(k));
-            }
+            let queries = queries_with_sample_rows(&x, 15, 100 + seed, 1.5, 3);
             for q in queries.row_iter() {
                 let q = [q[0], q[1]];
                 assert_eq!(
@@ -430,11 +425,7 @@ mod tests {
         for seed in 0..6 {
             let x = normal_sample(14 + seed as usize, 3, 300 + seed);
             let depth = Halfspace::exact(&x).unwrap();
-            let mut queries = normal_sample(6, 3, 400 + seed) * 1.2;
-            queries = queries.insert_rows(0, 2, 0.0);
-            for k in 0..2 {
-                queries.set_row(k, &x.row(k));
-            }
+            let queries = queries_with_sample_rows(&x, 6, 400 + seed, 1.2, 2);
             for q in queries.row_iter() {
                 let q = [q[0], q[1], q[2]];
                 assert_eq!(

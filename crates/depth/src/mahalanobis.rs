@@ -129,7 +129,7 @@ impl Depth for Mahalanobis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{affine_case, normal_sample};
+    use crate::testing::{affine_case, normal_sample, with_outliers};
     use proptest::prelude::*;
 
     /// Against the definition with an explicit inverse of the covariance.
@@ -197,11 +197,7 @@ mod tests {
     /// outliers a depth near zero.
     #[test]
     fn robust_depth_ignores_outliers() {
-        let mut x = normal_sample(200, 2, 5);
-        for i in 0..50 {
-            x[(i, 0)] += 10.0;
-            x[(i, 1)] += 10.0;
-        }
+        let x = with_outliers(200, 5, 50, 10.0);
         let moment = Mahalanobis::fit(&x).unwrap();
         let robust = Mahalanobis::robust(&x, &Mcd::default()).unwrap();
         let q = DMatrix::from_row_slice(2, 2, &[0.0, 0.0, 10.0, 10.0]);

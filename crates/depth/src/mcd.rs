@@ -313,7 +313,7 @@ pub fn mcd(sample: &DMatrix<f64>, options: &Mcd) -> Result<McdEstimate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::normal_sample;
+    use crate::testing::{normal_sample, with_outliers};
 
     /// All subsets of size h of 0..n, in lexicographic order.
     fn subsets(n: usize, h: usize) -> Vec<Vec<usize>> {
@@ -368,11 +368,7 @@ mod tests {
     /// mean does not, and the reweighting drops the outliers.
     #[test]
     fn resists_outliers() {
-        let mut x = normal_sample(200, 2, 41);
-        for i in 0..50 {
-            x[(i, 0)] += 10.0;
-            x[(i, 1)] += 10.0;
-        }
+        let x = with_outliers(200, 41, 50, 10.0);
         let fit = mcd(&x, &Mcd::default()).unwrap();
         assert!(fit.location.norm() < 0.3, "{}", fit.location);
         assert!(x.row_mean().norm() > 3.0);

@@ -215,7 +215,7 @@ fn missing_2d(points: &[Vec<f64>], x: &[f64]) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{affine_case, normal_sample};
+    use crate::testing::{affine_case, normal_sample, queries_with_sample_rows};
     use proptest::prelude::*;
 
     /// Closed containment of `x` in the triangle (a, b, c) from the signs of three
@@ -260,11 +260,7 @@ mod tests {
         for seed in 0..10 {
             let x = normal_sample(25 + seed as usize, 2, seed);
             let depth = Simplicial::exact(&x).unwrap();
-            let mut queries = normal_sample(12, 2, 50 + seed) * 1.5;
-            queries = queries.insert_rows(0, 2, 0.0);
-            for k in 0..2 {
-                queries.set_row(k, &x.row(k));
-            }
+            let queries = queries_with_sample_rows(&x, 12, 50 + seed, 1.5, 2);
             for q in queries.row_iter() {
                 let q = [q[0], q[1]];
                 assert_eq!(

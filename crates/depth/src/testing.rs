@@ -39,3 +39,30 @@ pub(crate) fn affine_case(
     let (ax, aq) = (affine(&x, &a, b), affine(&q, &a, b));
     Some([x, q, ax, aq])
 }
+
+/// `m` points of $N(0, \text{spread}^2 I_d)$ from `seed`, preceded by the first `k` rows of
+/// the sample `x` (queries on sample points test the ties of the exact depths).
+pub(crate) fn queries_with_sample_rows(
+    x: &DMatrix<f64>,
+    m: usize,
+    seed: u64,
+    spread: f64,
+    k: usize,
+) -> DMatrix<f64> {
+    let mut queries = (normal_sample(m, x.ncols(), seed) * spread).insert_rows(0, k, 0.0);
+    for r in 0..k {
+        queries.set_row(r, &x.row(r));
+    }
+    queries
+}
+
+/// A 2D normal sample of `n` points from `seed` whose first `count` points are moved by
+/// `(shift, shift)`: a contaminated sample for the robust estimators.
+pub(crate) fn with_outliers(n: usize, seed: u64, count: usize, shift: f64) -> DMatrix<f64> {
+    let mut x = normal_sample(n, 2, seed);
+    for i in 0..count {
+        x[(i, 0)] += shift;
+        x[(i, 1)] += shift;
+    }
+    x
+}
