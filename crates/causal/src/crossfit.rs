@@ -222,12 +222,15 @@ type ArmStats = [(DMatrix<f64>, DVector<f64>, usize); 2];
 /// $k$ is the sum of the other folds' Gram matrices, $G_{-k} = \sum_{f \ne k} G_f$ (and
 /// likewise $Z^\top y$). The propensity of each fold is fitted by Newton's method on the other
 /// folds' rows, warm-started at a fit on a random sixteenth of the units, with the Hessian of
-/// the whole sample at that point held fixed ([`LogisticRegression::fixed_hessian`]): one Gram
-/// matrix for all folds instead of one per fold and iteration.
+/// the whole sample at that point held fixed: one Gram matrix for all folds instead of one per
+/// fold and iteration, and every fold's iteration in one pass over the design
+/// ([`fixed_hessian_all_folds`]; a fold it does not settle falls back to
+/// [`LogisticRegression::fixed_hessian`] with line search, then Newton). The fits are the same
+/// as [`nuisance`]'s with [`LinearOutcome`] and [`LogisticPropensity`] (scaling does not change
+/// an unpenalised fit); a test checks it.
 ///
-/// [`LogisticRegression::fixed_hessian`]: crate::logistic::LogisticRegression The fits are the same as [`nuisance`]'s with [`LinearOutcome`] and
-/// [`LogisticPropensity`] (scaling does not change an unpenalised fit); a test checks it.
-///
+/// [`fixed_hessian_all_folds`]: crate::logistic::fixed_hessian_all_folds
+/// [`LogisticRegression::fixed_hessian`]: crate::logistic::LogisticRegression
 /// [`LinearOutcome`]: crate::nuisance::LinearOutcome
 /// [`LogisticPropensity`]: crate::nuisance::LogisticPropensity
 pub(crate) fn linear_logistic_cross_fit(
@@ -237,7 +240,7 @@ pub(crate) fn linear_logistic_cross_fit(
     clip: Option<Clip>,
 ) -> Result<Nuisance> {
     use crate::linear::{Scaled, gram};
-    use crate::logistic::{LogisticRegression, RowSet, sigmoid};
+    use crate::logistic::{LogisticRegression, RowSet, fixed_hessian_all_folds, sigmoid};
 
     let t = trial.treatment();
     let y = trial.outcomes();
@@ -357,24 +360,37 @@ pub(crate) fn linear_logistic_cross_fit(
             let p_full = all_rows.mul(&full).map(sigmoid);
             let w_full = p_full.map(|q| q * (1.0 - q));
             let hessian = Scaled::factor(all_rows.gram(&w_full, 0.0), n)?;
+            // Every fold's iterations in one pass over the design per iteration; a fold
+            // they do not settle goes through its own fixed-Hessian iterations with line
+            // search, then Newton.
+            let fold_rows: Vec<Range<usize>> = bounds.iter().map(|b| b[0]..b[2]).collect();
+            let joint = fixed_hessian_all_folds(&z, &tp, &fold_rows, &full, &hessian);
             let per_fold: Vec<Result<DVector<f64>>> = bounds
                 .par_iter()
+                .zip(joint)
                 .enumerate()
-                .map(|(f, b)| {
-                    let train = [0..b[0], b[2]..n];
-                    let rows = RowSet::new(&z, &train);
-                    let tt =
-                        DVector::from_iterator(rows.len(), (0..b[0]).chain(b[2]..n).map(|i| tp[i]));
-                    let fitted = model
-                        .fixed_hessian(&rows, &tt, full.clone(), &hessian)
-                        .map_err(|e| in_fold(e, f))?;
-                    let beta = match fitted {
+                .map(|(f, (b, joint))| {
+                    let beta = match joint {
                         Some(beta) => beta,
                         None => {
-                            model
-                                .newton(&rows, &tt, full.clone())
-                                .map_err(|e| in_fold(e, f))?
-                                .0
+                            let train = [0..b[0], b[2]..n];
+                            let rows = RowSet::new(&z, &train);
+                            let tt = DVector::from_iterator(
+                                rows.len(),
+                                (0..b[0]).chain(b[2]..n).map(|i| tp[i]),
+                            );
+                            let fitted = model
+                                .fixed_hessian(&rows, &tt, full.clone(), &hessian)
+                                .map_err(|e| in_fold(e, f))?;
+                            match fitted {
+                                Some(beta) => beta,
+                                None => {
+                                    model
+                                        .newton(&rows, &tt, full.clone())
+                                        .map_err(|e| in_fold(e, f))?
+                                        .0
+                                }
+                            }
                         }
                     };
                     Ok((z.rows(b[0], b[2] - b[0]) * beta).map(sigmoid))
