@@ -246,8 +246,8 @@ pub(crate) fn linear_logistic_cross_fit(
     let y = trial.outcomes();
     let (n, p) = x.shape();
     let k = check_folds(t, labels)?;
-    // Counting sort by group g = 2 fold + arm: order[pos[i]] = i, units in increasing order
-    // within each group, so both the gather below and the scatter back stream.
+    // Counting sort by group g = 2 fold + arm: order[r] is the unit at row r, units in
+    // increasing order within each group, so both the gather below and the scatter back stream.
     let group = |i: usize| 2 * labels[i] + usize::from(t[i]);
     let mut counts = vec![0usize; 2 * k + 1];
     for i in 0..n {
@@ -261,29 +261,41 @@ pub(crate) fn linear_logistic_cross_fit(
         .map(|f| [counts[2 * f], counts[2 * f + 1], counts[2 * f + 2]])
         .collect();
     let mut next = counts.clone();
-    let mut pos = vec![0usize; n];
     let mut order = vec![0usize; n];
-    for (i, slot) in pos.iter_mut().enumerate() {
+    for i in 0..n {
         let g = group(i);
-        *slot = next[g];
         order[next[g]] = i;
         next[g] += 1;
     }
-    let mut z = DMatrix::from_element(n, p + 1, 1.0);
-    for j in 0..p {
-        let rms = (x.column(j).norm_squared() / n as f64).sqrt();
-        if rms == 0.0 {
-            return Err(Error::degenerate(
-                "covariates",
-                format!("covariate column {j} is all zero"),
-            ));
-        }
-        // Scatter: read the column in order, write into 2K sequential streams.
-        let mut dst = z.column_mut(j + 1);
-        for (i, &v) in x.column(j).iter().enumerate() {
-            dst[pos[i]] = v / rms;
-        }
+    // The design in group order, column by column: each column is gathered into a sequential
+    // write stream (reads hop between the 2K groups' increasing runs), columns in parallel.
+    // `vec![0.0; _]` takes zeroed pages from the allocator: no pass over the whole matrix.
+    let rms: Vec<f64> = (0..p)
+        .into_par_iter()
+        .map(|j| {
+            let xj = &x.as_slice()[j * n..(j + 1) * n];
+            (xj.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt()
+        })
+        .collect();
+    if let Some(j) = rms.iter().position(|r| *r == 0.0) {
+        return Err(Error::degenerate(
+            "covariates",
+            format!("covariate column {j} is all zero"),
+        ));
     }
+    let mut data = vec![0.0; n * (p + 1)];
+    data[..n].fill(1.0);
+    data[n..]
+        .par_chunks_mut(n)
+        .enumerate()
+        .for_each(|(j, column)| {
+            let xj = &x.as_slice()[j * n..(j + 1) * n];
+            let inv = 1.0 / rms[j];
+            for (dst, &i) in column.iter_mut().zip(&order) {
+                *dst = xj[i] * inv;
+            }
+        });
+    let z = DMatrix::from_vec(n, p + 1, data);
     let yp = DVector::from_iterator(n, order.iter().map(|&i| y[i]));
     let tp = DVector::from_iterator(n, order.iter().map(|&i| f64::from(u8::from(t[i]))));
 
