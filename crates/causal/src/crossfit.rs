@@ -246,8 +246,8 @@ pub(crate) fn linear_logistic_cross_fit(
     let y = trial.outcomes();
     let (n, p) = x.shape();
     let k = check_folds(t, labels)?;
-    // Counting sort by group g = 2 fold + arm: order[r] is the unit at row r, units in
-    // increasing order within each group, so both the gather below and the scatter back stream.
+    // Counting sort by group g = 2 fold + arm: order[pos[i]] = i, units in increasing order
+    // within each group, so both the scatter below and the gather back stream.
     let group = |i: usize| 2 * labels[i] + usize::from(t[i]);
     let mut counts = vec![0usize; 2 * k + 1];
     for i in 0..n {
@@ -262,13 +262,15 @@ pub(crate) fn linear_logistic_cross_fit(
         .collect();
     let mut next = counts.clone();
     let mut order = vec![0usize; n];
-    for i in 0..n {
+    let mut pos = vec![0usize; n];
+    for (i, slot) in pos.iter_mut().enumerate() {
         let g = group(i);
+        *slot = next[g];
         order[next[g]] = i;
         next[g] += 1;
     }
-    // The design in group order, column by column: each column is gathered into a sequential
-    // write stream (reads hop between the 2K groups' increasing runs), columns in parallel.
+    // The design in group order, column by column: each column is read in order and
+    // scattered into the 2K groups' sequential write streams, columns in parallel.
     // `vec![0.0; _]` takes zeroed pages from the allocator: no pass over the whole matrix.
     let rms: Vec<f64> = (0..p)
         .into_par_iter()
@@ -291,8 +293,8 @@ pub(crate) fn linear_logistic_cross_fit(
         .for_each(|(j, column)| {
             let xj = &x.as_slice()[j * n..(j + 1) * n];
             let inv = 1.0 / rms[j];
-            for (dst, &i) in column.iter_mut().zip(&order) {
-                *dst = xj[i] * inv;
+            for (&v, &r) in xj.iter().zip(&pos) {
+                column[r] = v * inv;
             }
         });
     let z = DMatrix::from_vec(n, p + 1, data);
