@@ -308,7 +308,7 @@ fn plane_basis(v: &[f64; 3]) -> ([f64; 3], [f64; 3]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{affine_case, normal_sample, queries_with_sample_rows};
+    use crate::testing::{affine_case, integer_grid, normal_sample, queries_with_sample_rows};
     use proptest::prelude::*;
 
     /// The definition, by enumeration: closed halfplanes whose boundary passes through x,
@@ -357,14 +357,7 @@ mod tests {
     /// through several of them.
     #[test]
     fn exact_2d_with_ties_equals_the_brute_force() {
-        let mut pts = Vec::new();
-        for i in 0..5 {
-            for j in 0..4 {
-                pts.extend([f64::from(i), f64::from(j)]);
-            }
-        }
-        pts.extend([2.0, 1.0, 2.0, 1.0, 0.0, 0.0]);
-        let x = DMatrix::from_row_slice(pts.len() / 2, 2, &pts);
+        let x = integer_grid(5, 4, &[[2.0, 1.0], [2.0, 1.0], [0.0, 0.0]]);
         let depth = Halfspace::exact(&x).unwrap();
         // Every point of the half-integer grid around it: on sample points, between them, on
         // lines through several of them, outside.

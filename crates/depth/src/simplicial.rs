@@ -215,7 +215,7 @@ fn missing_2d(points: &[Vec<f64>], x: &[f64]) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{affine_case, normal_sample, queries_with_sample_rows};
+    use crate::testing::{affine_case, integer_grid, normal_sample, queries_with_sample_rows};
     use proptest::prelude::*;
 
     /// Closed containment of `x` in the triangle (a, b, c) from the signs of three
@@ -276,14 +276,7 @@ mod tests {
     /// (collinear triples, flat triangles, points on edges).
     #[test]
     fn exact_2d_with_ties_equals_the_enumeration() {
-        let mut pts = Vec::new();
-        for i in 0..4 {
-            for j in 0..3 {
-                pts.extend([f64::from(i), f64::from(j)]);
-            }
-        }
-        pts.extend([1.0, 1.0, 2.0, 1.0, 0.0, 0.0]);
-        let x = DMatrix::from_row_slice(pts.len() / 2, 2, &pts);
+        let x = integer_grid(4, 3, &[[1.0, 1.0], [2.0, 1.0], [0.0, 0.0]]);
         let depth = Simplicial::exact(&x).unwrap();
         for i in -1..=7 {
             for j in -1..=5 {

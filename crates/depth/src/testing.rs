@@ -66,3 +66,19 @@ pub(crate) fn with_outliers(n: usize, seed: u64, count: usize, shift: f64) -> DM
     }
     x
 }
+
+/// The integer grid $\lbrace 0..nx\rbrace \times \lbrace 0..ny\rbrace$ (rows of a 2D
+/// sample) followed by the `extra` points: collinear triples, repeated points and queries on
+/// sample points, for the exact depths' tie handling.
+pub(crate) fn integer_grid(nx: u32, ny: u32, extra: &[[f64; 2]]) -> DMatrix<f64> {
+    let mut pts = Vec::new();
+    for i in 0..nx {
+        for j in 0..ny {
+            pts.extend([f64::from(i), f64::from(j)]);
+        }
+    }
+    for p in extra {
+        pts.extend(p);
+    }
+    DMatrix::from_row_slice(pts.len() / 2, 2, &pts)
+}
