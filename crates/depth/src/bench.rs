@@ -38,7 +38,8 @@ use uqforge_core::{Error, Result};
 use crate::ood::{auroc, gaussian_mixture, moment_matched, moons_gap, two_moons};
 use crate::{
     CenterOutwardDepth, Depth, FermatDistance, FermatLens, Halfspace, HalfspaceMethod, Lens,
-    Mahalanobis, PerClass, Projection, Simplicial, SimplicialMethod, Spatial, Zonoid, inner_points,
+    Mahalanobis, PerClass, Projection, Simplicial, SimplicialMethod, Spatial, Zonoid, boxed,
+    inner_points,
 };
 
 /// The suites of this crate.
@@ -138,10 +139,6 @@ struct Method {
     max_n: usize,
     queries: usize,
     fit: fn(&DMatrix<f64>, u64) -> Fitted,
-}
-
-fn boxed<D: Depth + 'static>(d: Result<D>) -> Fitted {
-    Ok(Box::new(d?))
 }
 
 fn methods() -> Vec<Method> {

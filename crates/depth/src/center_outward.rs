@@ -47,7 +47,7 @@ use nalgebra::{DMatrix, DVector};
 use uqforge_core::Result;
 use uqforge_transport::center_outward::{CenterOutward, Grid};
 
-use crate::sample::{Depth, check_finite, check_sample};
+use crate::sample::{Depth, check_queries, check_sample};
 
 /// Center-outward depth fitted on a sample: the optimal assignment of the sample to the
 /// grid of [`Grid::for_sample_size`].
@@ -98,8 +98,7 @@ impl Depth for CenterOutwardDepth {
     }
 
     fn depth(&self, queries: &DMatrix<f64>) -> Result<DVector<f64>> {
-        uqforge_core::validate::len("query columns (dimension)", self.dim(), queries.ncols())?;
-        check_finite("queries", queries)?;
+        check_queries(self.dim(), queries)?;
         let f = self.transport.evaluate(queries)?;
         // Grid points lie at radii r / (n_R + 1): recover r exactly.
         let levels = (self.transport.grid().n_r() + 1) as f64;

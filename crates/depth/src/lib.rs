@@ -25,7 +25,7 @@ pub use halfspace::{Halfspace, HalfspaceMethod};
 pub use lens::Lens;
 pub use mahalanobis::Mahalanobis;
 pub use projection::Projection;
-pub use sample::Depth;
+pub use sample::{Depth, boxed};
 pub use simplicial::{Simplicial, SimplicialMethod};
 pub use spatial::Spatial;
 pub use zonoid::Zonoid;

@@ -9,8 +9,9 @@ use uqforge_core::{Error, Result};
 ///
 /// A depth $D(x; P)$ maps a point to $[0, 1]$: large at the centre of the distribution $P$,
 /// small at its outskirts, zero far away (Zuo and Serfling 2000). Implementors provide
-/// [`Depth::depth_of`] for one point; [`Depth::depth`] checks a batch of queries and scores
-/// its rows in parallel.
+/// [`Depth::depth_of`] for one point (and [`Depth::try_depth_of`] when scoring a point can
+/// fail, as a linear program can); [`Depth::depth`] checks a batch of queries and scores its
+/// rows in parallel.
 pub trait Depth: Sync {
     /// Dimension $d$ of the sample.
     fn dim(&self) -> usize;
@@ -18,17 +19,43 @@ pub trait Depth: Sync {
     /// Depth of one point, given as its $d$ finite coordinates (checked by [`Depth::depth`]).
     fn depth_of(&self, point: &[f64]) -> f64;
 
+    /// Depth of one point, or why it could not be computed; [`Depth::depth_of`] by default.
+    ///
+    /// # Errors
+    /// Those of the depth's computation (none for most depths).
+    fn try_depth_of(&self, point: &[f64]) -> Result<f64> {
+        Ok(self.depth_of(point))
+    }
+
     /// Depths of the rows of `queries`, in parallel.
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`] when `queries` does not have $d$ columns,
-    /// [`Error::NonFinite`] for a NaN or infinite coordinate (index = row).
+    /// [`Error::NonFinite`] for a NaN or infinite coordinate (index = row), and those of
+    /// [`Depth::try_depth_of`].
     fn depth(&self, queries: &DMatrix<f64>) -> Result<DVector<f64>> {
-        uqforge_core::validate::len("query columns (dimension)", self.dim(), queries.ncols())?;
-        check_finite("queries", queries)?;
-        let depths: Vec<f64> = rows(queries).par_iter().map(|p| self.depth_of(p)).collect();
-        Ok(DVector::from_vec(depths))
+        check_queries(self.dim(), queries)?;
+        let depths: Result<Vec<f64>> = rows(queries)
+            .par_iter()
+            .map(|p| self.try_depth_of(p))
+            .collect();
+        Ok(DVector::from_vec(depths?))
     }
+}
+
+/// `queries` has `dim` columns of finite coordinates.
+pub(crate) fn check_queries(dim: usize, queries: &DMatrix<f64>) -> Result<()> {
+    uqforge_core::validate::len("query columns (dimension)", dim, queries.ncols())?;
+    check_finite("queries", queries)
+}
+
+/// A fitted depth behind a box, for code that chooses the depth at run time (the CLI, the
+/// benchmark suite, [`crate::PerClass`]).
+///
+/// # Errors
+/// The fit's.
+pub fn boxed<D: Depth + 'static>(fit: Result<D>) -> Result<Box<dyn Depth>> {
+    Ok(Box::new(fit?))
 }
 
 /// A boxed depth is a depth (for collections of different depths, as in
@@ -40,6 +67,10 @@ impl<D: Depth + ?Sized> Depth for Box<D> {
 
     fn depth_of(&self, point: &[f64]) -> f64 {
         (**self).depth_of(point)
+    }
+
+    fn try_depth_of(&self, point: &[f64]) -> Result<f64> {
+        (**self).try_depth_of(point)
     }
 
     fn depth(&self, queries: &DMatrix<f64>) -> Result<DVector<f64>> {

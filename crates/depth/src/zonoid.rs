@@ -53,11 +53,10 @@
 //!   Approach*, Springer, 2002.
 
 use microlp::{ComparisonOp, OptimizationDirection, Problem};
-use nalgebra::{DMatrix, DVector};
-use rayon::prelude::*;
+use nalgebra::DMatrix;
 use uqforge_core::{Error, Result};
 
-use crate::sample::{Depth, check_finite, check_sample, rows};
+use crate::sample::{Depth, check_sample, rows};
 
 /// Zonoid depth fitted on a sample (kept centred and scaled per coordinate).
 #[derive(Debug, Clone)]
@@ -94,12 +93,21 @@ impl Zonoid {
             scale,
         })
     }
+}
 
-    /// The depth of one point, or the solver's failure.
-    ///
-    /// # Errors
-    /// [`Error::DidNotConverge`] when the linear program fails numerically.
-    pub fn try_depth_of(&self, point: &[f64]) -> Result<f64> {
+impl Depth for Zonoid {
+    fn dim(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// NaN when the linear program fails ([`Depth::depth`] reports the error instead).
+    fn depth_of(&self, point: &[f64]) -> f64 {
+        self.try_depth_of(point).unwrap_or(f64::NAN)
+    }
+
+    /// The depth of one point, or the solver's failure: [`Error::DidNotConverge`] when the
+    /// linear program fails numerically.
+    fn try_depth_of(&self, point: &[f64]) -> Result<f64> {
         let x = standardise(point, &self.mean, &self.scale);
         let n = self.points.len();
         let mut lp = Problem::new(OptimizationDirection::Maximize);
@@ -131,26 +139,6 @@ impl Zonoid {
         } else {
             (s / n as f64).min(1.0)
         })
-    }
-}
-
-impl Depth for Zonoid {
-    fn dim(&self) -> usize {
-        self.mean.len()
-    }
-
-    fn depth_of(&self, point: &[f64]) -> f64 {
-        self.try_depth_of(point).unwrap_or(f64::NAN)
-    }
-
-    fn depth(&self, queries: &DMatrix<f64>) -> Result<DVector<f64>> {
-        uqforge_core::validate::len("query columns (dimension)", self.dim(), queries.ncols())?;
-        check_finite("queries", queries)?;
-        let depths: Result<Vec<f64>> = rows(queries)
-            .par_iter()
-            .map(|p| self.try_depth_of(p))
-            .collect();
-        Ok(DVector::from_vec(depths?))
     }
 }
 

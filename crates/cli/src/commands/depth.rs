@@ -6,7 +6,7 @@ use uqforge_core::{Error, Result};
 use uqforge_depth::{
     CenterOutwardDepth, DdClassifier, Depth, FermatDistance, FermatLens, Halfspace,
     HalfspaceMethod, Lens, Mahalanobis, PerClass, Projection, Simplicial, SimplicialMethod,
-    Spatial, Zonoid, inner_points, mcd::Mcd,
+    Spatial, Zonoid, boxed, inner_points, mcd::Mcd,
 };
 
 use super::ot::points;
@@ -84,10 +84,6 @@ pub(crate) struct Args {
 
 /// Fits the chosen depth on one sample.
 type Fit<'a> = Box<dyn Fn(&DMatrix<f64>) -> Result<Box<dyn Depth>> + 'a>;
-
-fn boxed<D: Depth + 'static>(d: Result<D>) -> Result<Box<dyn Depth>> {
-    Ok(Box::new(d?))
-}
 
 /// The fitting function of `--method` and the settings it reports.
 fn method<'a>(args: &'a Args, d: usize) -> Result<(Fit<'a>, Value)> {
