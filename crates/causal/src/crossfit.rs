@@ -240,7 +240,9 @@ pub(crate) fn linear_logistic_cross_fit(
     clip: Option<Clip>,
 ) -> Result<Nuisance> {
     use crate::linear::{Scaled, gram};
-    use crate::logistic::{LogisticRegression, RowSet, fixed_hessian_all_folds, sigmoid};
+    use crate::logistic::{
+        LogisticRegression, RowSet, fixed_hessian_all_folds, full_hessian, sigmoid,
+    };
 
     let t = trial.treatment();
     let y = trial.outcomes();
@@ -369,11 +371,7 @@ pub(crate) fn linear_logistic_cross_fit(
             // One full-sample Hessian at the warm start serves every fold: fold Hessians differ
             // from it by O(n^-1/2), so fixed-Hessian iterations converge in a few steps
             // without a Gram matrix per step (Newton per fold is the fallback).
-            let all = 0..n;
-            let all_rows = RowSet::new(&z, std::slice::from_ref(&all));
-            let p_full = all_rows.mul(&full).map(sigmoid);
-            let w_full = p_full.map(|q| q * (1.0 - q));
-            let hessian = Scaled::factor(all_rows.gram(&w_full, 0.0), n)?;
+            let hessian = full_hessian(&z, &full)?;
             // Every fold's iterations in one pass over the design per iteration; a fold
             // they do not settle goes through its own fixed-Hessian iterations with line
             // search, then Newton.

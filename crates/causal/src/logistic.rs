@@ -334,6 +334,22 @@ impl LogisticRegression {
     }
 }
 
+/// The log-likelihood's Hessian of the whole design at `beta`, divided by $n$, factored:
+/// $Z^\top W Z / n$ with $W = \operatorname{diag}(p_i (1 - p_i))$.
+///
+/// # Errors
+/// [`Error::Degenerate`] for a collinear design.
+pub(crate) fn full_hessian(z: &DMatrix<f64>, beta: &DVector<f64>) -> Result<Cholesky<f64, Dyn>> {
+    let n = z.nrows();
+    let all = 0..n;
+    let rows = RowSet::new(z, std::slice::from_ref(&all));
+    let w = rows.mul(beta).map(|e| {
+        let q = sigmoid(e);
+        q * (1.0 - q)
+    });
+    Scaled::factor(rows.gram(&w, 0.0), n)
+}
+
 /// Rows per block of [`fixed_hessian_all_folds`]: a block of the design (21 columns: 170 KiB)
 /// stays in cache while every fold's model reads it twice.
 const FOLD_BLOCK: usize = 1024;
@@ -392,13 +408,7 @@ pub(crate) fn fixed_hessian_all_folds(
                 .iter()
                 .fold(DVector::zeros(z.ncols()), |acc, b| acc + b)
                 / k as f64;
-            let all = 0..n;
-            let rows = RowSet::new(z, std::slice::from_ref(&all));
-            let w = rows.mul(&mean).map(|e| {
-                let q = sigmoid(e);
-                q * (1.0 - q)
-            });
-            refreshed = Scaled::factor(rows.gram(&w, 0.0), n).ok();
+            refreshed = full_hessian(z, &mean).ok();
         }
         let hessian = refreshed.as_ref().unwrap_or(hessian);
         // Per block, all models at once: E = Z_b B (one product for the k coefficient
