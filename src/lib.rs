@@ -11,6 +11,9 @@ pub use uqforge_datasets as datasets;
 #[cfg(feature = "depth")]
 #[doc(inline)]
 pub use uqforge_depth as depth;
+#[cfg(feature = "gmrf")]
+#[doc(inline)]
+pub use uqforge_gmrf as gmrf;
 #[cfg(feature = "sensitivity")]
 #[doc(inline)]
 pub use uqforge_sensitivity as sensitivity;

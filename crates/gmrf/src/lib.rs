@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod factor;
+pub mod fem;
+pub mod matern;
+pub mod mesh;
+pub mod selinv;
+mod sparse;
+
+pub use factor::{Cholesky, SymbolicCholesky};
+pub use fem::Fem;
+pub use matern::{Matern, SpdeOperator};
+pub use mesh::Mesh;
+pub use selinv::SelectedInverse;
