@@ -5,6 +5,7 @@ pub mod fem;
 pub mod likelihood;
 pub mod matern;
 pub mod mesh;
+pub mod mle;
 pub mod selinv;
 mod sparse;
 
