@@ -2,6 +2,7 @@
 
 pub mod factor;
 pub mod fem;
+pub mod kriging;
 pub mod likelihood;
 pub mod matern;
 pub mod mesh;

@@ -16,8 +16,8 @@
 //! the Woodbury identity turn the dense likelihood into sparse factorisations
 //! (Rue and Held 2005, section 2.3; Lindgren et al. 2011, section 4):
 //!
-//! $$ \ell = -\frac{n}{2}\log 2\pi - n \log s + \frac12\log\det Q - \frac12\log\det Q_p
-//!    - \frac12\left(\frac{\lVert r - A\mu\rVert^2}{s^2} + \mu^\top Q \mu\right). $$
+//! $$ \ell = -\frac{n}{2}\log 2\pi - n \log s + \frac12\log\det Q - \frac12\log\det Q_p -
+//!    \frac12\left(\frac{\lVert r - A\mu\rVert^2}{s^2} + \mu^\top Q \mu\right). $$
 //!
 //! $\beta$ is profiled out by generalised least squares,
 //! $\hat\beta = (X^\top V^{-1} X)^{-1} X^\top V^{-1} y$, with
@@ -28,8 +28,8 @@
 //!
 //! For a parameter $\theta$ of $Q$ (with $Q' = \partial Q / \partial\theta$):
 //!
-//! $$ \frac{\partial\ell}{\partial\theta} = \frac12\operatorname{tr}(Q^{-1}Q')
-//!    - \frac12\operatorname{tr}(Q_p^{-1}Q') - \frac12\mu^\top Q'\mu , $$
+//! $$ \frac{\partial\ell}{\partial\theta} = \frac12\operatorname{tr}(Q^{-1}Q') -
+//!    \frac12\operatorname{tr}(Q_p^{-1}Q') - \frac12\mu^\top Q'\mu , $$
 //!
 //! and for the noise, with $\eta = \log s^2$ and $e = r - A\mu$:
 //!
@@ -102,6 +102,15 @@ pub struct Evaluation {
     pub field_mean: DVector<f64>,
 }
 
+/// Factorisations of one parameter value.
+pub(crate) struct Factors {
+    pub(crate) field: Matern,
+    pub(crate) q: CscMatrix<f64>,
+    pub(crate) prior: Cholesky,
+    pub(crate) post: Cholesky,
+    pub(crate) s2: f64,
+}
+
 /// Data and structure of the model $y = X\beta + Ax + \varepsilon$ on one mesh, with the
 /// symbolic factorisations of $Q$ and $Q_p$ computed once.
 #[derive(Debug, Clone)]
@@ -112,10 +121,10 @@ pub struct GeostatModel {
     post_pattern: SparsityPattern,
     /// $A^\top A$ on the posterior pattern.
     ata: CscMatrix<f64>,
-    a: CscMatrix<f64>,
-    at: CscMatrix<f64>,
-    y: DVector<f64>,
-    x: DMatrix<f64>,
+    pub(crate) a: CscMatrix<f64>,
+    pub(crate) at: CscMatrix<f64>,
+    pub(crate) y: DVector<f64>,
+    pub(crate) x: DMatrix<f64>,
 }
 
 impl GeostatModel {
@@ -208,27 +217,13 @@ impl GeostatModel {
     /// Non-positive parameters, or a precision that is not positive definite (the message
     /// names the parameters).
     pub fn evaluate(&self, p: &Params, gradient: bool) -> Result<Evaluation> {
-        uqforge_core::validate::positive("noise_sd", p.noise_sd)?;
-        let field = self.matern(p)?;
-        let context = |e: Error| match e {
-            Error::NotPositiveDefinite { what } => Error::NotPositiveDefinite {
-                what: format!(
-                    "{what} (range = {}, sigma = {}, noise_sd = {})",
-                    p.range, p.sigma, p.noise_sd
-                ),
-            },
-            other => other,
-        };
-        let s2 = p.noise_sd * p.noise_sd;
-        let q = self.spde.precision(&field)?;
-        let prior = self.prior.factor(&q).map_err(context)?;
-        let mut post_values = scatter(&self.post_pattern, &q)?;
-        for (v, w) in post_values.iter_mut().zip(self.ata.values()) {
-            *v += w / s2;
-        }
-        let q_post = on_pattern(&self.post_pattern, post_values)?;
-        let post = self.posterior.factor(&q_post).map_err(context)?;
-
+        let Factors {
+            field,
+            q,
+            prior,
+            post,
+            s2,
+        } = self.factors(p)?;
         let (beta, beta_covariance) = self.gls(&post, s2)?;
         let r = &self.y - &self.x * &beta;
         let mu = post.solve(&(&self.at * &r / s2))?;
@@ -275,6 +270,37 @@ impl GeostatModel {
         })
     }
 
+    /// The prior and posterior factorisations at `p`.
+    pub(crate) fn factors(&self, p: &Params) -> Result<Factors> {
+        uqforge_core::validate::positive("noise_sd", p.noise_sd)?;
+        let field = self.matern(p)?;
+        let context = |e: Error| match e {
+            Error::NotPositiveDefinite { what } => Error::NotPositiveDefinite {
+                what: format!(
+                    "{what} (range = {}, sigma = {}, noise_sd = {})",
+                    p.range, p.sigma, p.noise_sd
+                ),
+            },
+            other => other,
+        };
+        let s2 = p.noise_sd * p.noise_sd;
+        let q = self.spde.precision(&field)?;
+        let prior = self.prior.factor(&q).map_err(context)?;
+        let mut post_values = scatter(&self.post_pattern, &q)?;
+        for (v, w) in post_values.iter_mut().zip(self.ata.values()) {
+            *v += w / s2;
+        }
+        let q_post = on_pattern(&self.post_pattern, post_values)?;
+        let post = self.posterior.factor(&q_post).map_err(context)?;
+        Ok(Factors {
+            field,
+            q,
+            prior,
+            post,
+            s2,
+        })
+    }
+
     /// $V^{-1} W$ for a matrix $W$ with $n$ rows: $W/s^2 - A Q_p^{-1} A^\top W / s^4$.
     fn v_inverse(&self, post: &Cholesky, s2: f64, w: &DMatrix<f64>) -> Result<DMatrix<f64>> {
         let atw = &self.at * w;
@@ -283,7 +309,7 @@ impl GeostatModel {
     }
 
     /// GLS estimate of $\beta$ and its covariance.
-    fn gls(&self, post: &Cholesky, s2: f64) -> Result<(DVector<f64>, DMatrix<f64>)> {
+    pub(crate) fn gls(&self, post: &Cholesky, s2: f64) -> Result<(DVector<f64>, DMatrix<f64>)> {
         let p = self.x.ncols();
         if p == 0 {
             return Ok((DVector::zeros(0), DMatrix::zeros(0, 0)));

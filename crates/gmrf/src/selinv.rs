@@ -7,8 +7,8 @@
 //! inverse. Takahashi, Fagan and Chin (1973) observed that $\Sigma L = L^{-\top}$ is upper
 //! triangular with diagonal $1/L_{jj}$, so that, column by column from the last,
 //!
-//! $$ \Sigma_{ij} = \frac{\delta_{ij}}{L_{jj}^2}
-//!    - \frac{1}{L_{jj}} \sum_{k > j,\ L_{kj} \ne 0} L_{kj} \Sigma_{ki}, \qquad i \ge j, $$
+//! $$ \Sigma_{ij} = \frac{\delta_{ij}}{L_{jj}^2} -
+//!    \frac{1}{L_{jj}} \sum_{k > j,\ L_{kj} \ne 0} L_{kj} \Sigma_{ki}, \qquad i \ge j, $$
 //!
 //! and every $\Sigma_{ki}$ on the right lies again on the pattern (the pattern of a Cholesky
 //! factor is chordal: two rows of column $j$ are joined in a later column; Rue and Martino 2007,
