@@ -6,6 +6,7 @@ pub mod kriging;
 pub mod likelihood;
 pub mod matern;
 pub mod mesh;
+pub mod mesh_builder;
 pub mod mle;
 pub mod selinv;
 mod sparse;

@@ -56,8 +56,8 @@ impl Mesh {
     /// Triangles are re-oriented counter-clockwise.
     ///
     /// # Errors
-    /// Empty input, non-finite coordinates, indices out of range, a triangle that repeats a node
-    /// or has zero area, and nodes that belong to no triangle (they would make the FEM matrices
+    /// Empty input, non-finite coordinates, two nodes at one location, indices out of range, a
+    /// triangle that repeats a node or has zero area, and nodes that belong to no triangle (they would make the FEM matrices
     /// singular).
     pub fn new(nodes: Vec<[f64; 2]>, triangles: Vec<[usize; 3]>) -> Result<Self> {
         if nodes.is_empty() || triangles.is_empty() {
@@ -75,6 +75,19 @@ impl Mesh {
                     });
                 }
             }
+        }
+        let mut order: Vec<usize> = (0..nodes.len()).collect();
+        order.sort_by(|&a, &b| {
+            nodes[a][0]
+                .total_cmp(&nodes[b][0])
+                .then(nodes[a][1].total_cmp(&nodes[b][1]))
+        });
+        if let Some(w) = order.windows(2).find(|w| nodes[w[0]] == nodes[w[1]]) {
+            let (a, b) = (w[0].min(w[1]), w[0].max(w[1]));
+            return Err(Error::degenerate(
+                format!("mesh nodes {a} and {b}"),
+                format!("they are at the same location {:?}; merge them", nodes[a]),
+            ));
         }
         let mut used = vec![false; nodes.len()];
         let mut triangles = triangles;
@@ -412,6 +425,9 @@ mod tests {
         assert!(Mesh::new(nodes.clone(), vec![[0, 1, 2]]).is_err()); // node 3 unused
         assert!(Mesh::new(nodes.clone(), vec![[0, 1, 4]]).is_err());
         assert!(Mesh::new(nodes.clone(), vec![[0, 1, 1], [1, 2, 3]]).is_err());
+        let twice = vec![[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0]];
+        let err = Mesh::new(twice, vec![[0, 1, 2], [0, 3, 2]]).unwrap_err();
+        assert!(err.to_string().contains("nodes 1 and 3"), "{err}");
         let collinear = vec![[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]];
         assert!(Mesh::new(collinear, vec![[0, 1, 2]]).is_err());
         // Clockwise input is re-oriented.
