@@ -9,6 +9,7 @@ pub mod mesh;
 pub mod mesh_builder;
 pub mod mle;
 pub mod selinv;
+pub mod simulate;
 mod sparse;
 
 pub use factor::{Cholesky, SymbolicCholesky};
