@@ -43,6 +43,8 @@ enum Command {
     CenterOutward(commands::center_outward::Args),
     /// Statistical depth of query points with respect to a sample (how central each is).
     Depth(commands::depth::Args),
+    /// Matérn SPDE fields on triangle meshes: maximum-likelihood fit, kriging, simulation.
+    Gmrf(commands::gmrf::Args),
 }
 
 /// Exit status of every failure.
@@ -86,6 +88,7 @@ fn run() -> Result<ExitCode, String> {
         Command::Ot(args) => commands::ot::run(&args),
         Command::CenterOutward(args) => commands::center_outward::run(&args),
         Command::Depth(args) => commands::depth::run(&args),
+        Command::Gmrf(args) => commands::gmrf::run(&args),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

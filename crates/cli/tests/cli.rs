@@ -908,3 +908,98 @@ fn depth_refuses_bad_input_in_one_line() {
         );
     }
 }
+
+#[test]
+fn gmrf_follows_the_json_contract() {
+    // SPDEtoy (R-INLA's tutorial: intercept 10, noise variance 0.3, field variance 5, kappa 7):
+    // the estimates lie within two standard errors of the truth.
+    let v = json(&run("gmrf fit --data spde-toy --coords s1,s2 --response y"));
+    for key in [
+        "range",
+        "sigma",
+        "noise_sd",
+        "beta",
+        "loglik",
+        "mesh_nodes",
+        "std_errors",
+    ] {
+        assert!(v.get(key).is_some(), "{key} missing in {v}");
+    }
+    let se = &v["std_errors"];
+    let z_intercept = (v["beta"][0].as_f64().unwrap() - 10.0) / se["beta"][0].as_f64().unwrap();
+    let kappa = 8f64.sqrt() / v["range"].as_f64().unwrap();
+    let z_kappa = (kappa / 7.0).ln() / se["log_range"].as_f64().unwrap();
+    assert!(z_intercept.abs() < 2.0 && z_kappa.abs() < 2.0, "{v}");
+    assert!(v["mesh_nodes"].as_u64().unwrap() > 200);
+
+    // Kriging at a datum and far from the data: close to the datum, larger sd far away.
+    let grid = temp_csv(
+        "gmrf-predict.csv",
+        "s1,s2\n0.08265625,0.05640625\n0.95,0.95\n",
+    );
+    let k = json(&run(&format!(
+        "gmrf krige --data spde-toy --coords s1,s2 --response y --predict {grid}"
+    )));
+    let (mean, sd) = (&k["mean"], &k["sd"]);
+    assert!((mean[0].as_f64().unwrap() - 11.52).abs() < 1.0, "{k}");
+    assert!(sd[0].as_f64().unwrap() < sd[1].as_f64().unwrap(), "{k}");
+
+    let s = json(&run(
+        "gmrf simulate --grid 4,3 --range 0.3 --sigma 2 --seed 5",
+    ));
+    assert_eq!((s["nx"].as_u64(), s["ny"].as_u64()), (Some(4), Some(3)));
+    assert_eq!(s["field"].as_array().unwrap().len(), 12);
+    let again = json(&run(
+        "gmrf simulate --grid 4,3 --range 0.3 --sigma 2 --seed 5",
+    ));
+    assert_eq!(s["field"], again["field"]);
+}
+
+#[test]
+fn gmrf_refuses_bad_input_in_one_line() {
+    let outside = temp_csv("gmrf-outside.csv", "s1,s2\n0.5,0.5\n9,9\n");
+    let nan = temp_csv("gmrf-nan.csv", "a,b,y\n0,0,1\n1,0,2\n0,1,\n1,1,3\n");
+    let negative = temp_csv("gmrf-neg.csv", "a,b,y\n0,0,1\n1,0,-2\n0,1,1\n1,1,3\n");
+    for (line, needle) in [
+        (
+            format!("gmrf krige --data spde-toy --coords s1,s2 --response y --predict {outside}"),
+            "outside the mesh",
+        ),
+        (
+            format!("gmrf fit --data {nan} --coords a,b --response y"),
+            "column `y`",
+        ),
+        (
+            format!("gmrf fit --data {negative} --coords a,b --response y --transform log"),
+            "positive",
+        ),
+        (
+            "gmrf fit --data spde-toy --coords s1 --response y".to_owned(),
+            "two column names",
+        ),
+        (
+            "gmrf fit --data spde-toy --coords s1,s2 --response y --covariates s1,s1".to_owned(),
+            "singular",
+        ),
+        (
+            "gmrf fit --data spde-toy --coords s1,s2 --response y --max-edge -1".to_owned(),
+            "max_edge",
+        ),
+        (
+            "gmrf simulate --grid 3,3 --range -1 --sigma 1".to_owned(),
+            "range",
+        ),
+        (
+            "gmrf simulate --grid 3 --range 1 --sigma 1".to_owned(),
+            "NX,NY",
+        ),
+        (
+            "gmrf simulate --grid 3,3 --range 1 --sigma 1 --alpha 1".to_owned(),
+            "alpha",
+        ),
+    ] {
+        let out = run(&line);
+        let msg = failure(&out);
+        assert!(msg.contains(needle), "`{line}`: {msg}");
+    }
+}

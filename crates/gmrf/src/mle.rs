@@ -51,7 +51,12 @@ use nalgebra::{DMatrix, DVector, Matrix3};
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result};
 
+use crate::fem::Fem;
+use crate::kriging::Prediction;
 use crate::likelihood::{Evaluation, GeostatModel, Params};
+use crate::matern::SpdeOperator;
+use crate::mesh::Mesh;
+use crate::mesh_builder::MeshBuilder;
 
 /// Settings of [`maximum_likelihood`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -192,6 +197,73 @@ pub fn maximum_likelihood(model: &GeostatModel, options: &MleOptions) -> Result<
         converged,
         termination: format!("{reason}"),
         field_mean: best.field_mean,
+    })
+}
+
+/// A fitted geostatistical model: the mesh built around the data, the model and its maximum
+/// likelihood estimate.
+#[derive(Debug, Clone)]
+pub struct GeostatFit {
+    /// The mesh around the data locations.
+    pub mesh: Mesh,
+    /// The observation model.
+    pub model: GeostatModel,
+    /// The estimate.
+    pub fit: MleFit,
+}
+
+impl GeostatFit {
+    /// Universal kriging at `locations` with covariates `x0` (same columns as the fit's), at
+    /// the estimated parameters.
+    ///
+    /// # Errors
+    /// Points outside the mesh, or sizes that disagree.
+    pub fn krige(&self, locations: &DMatrix<f64>, x0: &DMatrix<f64>) -> Result<Prediction> {
+        let a0 = self.mesh.observation_matrix(locations)?;
+        self.model.krige(&self.fit.params, &a0, x0)
+    }
+}
+
+/// The largest mesh edge used when none is given: a fortieth of the diameter of the locations'
+/// bounding box.
+///
+/// # Errors
+/// Locations without two columns, non-finite, or all at one point.
+pub fn default_max_edge(locations: &DMatrix<f64>) -> Result<f64> {
+    uqforge_core::validate::len("location columns", 2, locations.ncols())?;
+    uqforge_core::validate::non_empty("locations", locations.as_slice())?;
+    uqforge_core::validate::finite("locations", locations.as_slice())?;
+    let span = |k: usize| locations.column(k).max() - locations.column(k).min();
+    let d = span(0).hypot(span(1));
+    if d <= 0.0 {
+        return Err(Error::degenerate("mesh size", "all locations coincide"));
+    }
+    Ok(d / 40.0)
+}
+
+/// The whole workflow: a mesh around `locations` (built by `mesh`), the model
+/// $y = X\beta + Ax + \varepsilon$ with a Matérn field of order `alpha`, and its maximum
+/// likelihood estimate from [`initial_params`].
+///
+/// # Errors
+/// Those of [`MeshBuilder::build`], [`GeostatModel::new`] and [`maximum_likelihood`].
+pub fn fit_geostatistical(
+    locations: &DMatrix<f64>,
+    y: &DVector<f64>,
+    x: &DMatrix<f64>,
+    alpha: u32,
+    mesh: &MeshBuilder,
+) -> Result<GeostatFit> {
+    uqforge_core::validate::len("responses (one per location)", locations.nrows(), y.len())?;
+    let built = mesh.build(locations)?;
+    let spde = SpdeOperator::new(&Fem::assemble(&built)?, alpha)?;
+    let a = built.observation_matrix(locations)?;
+    let model = GeostatModel::new(&spde, a, y.clone(), x.clone())?;
+    let fit = maximum_likelihood(&model, &MleOptions::new(initial_params(locations, y)?))?;
+    Ok(GeostatFit {
+        mesh: built,
+        model,
+        fit,
     })
 }
 

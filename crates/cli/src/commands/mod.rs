@@ -5,5 +5,6 @@ pub(crate) mod center_outward;
 pub(crate) mod datasets;
 pub(crate) mod depth;
 pub(crate) mod describe;
+pub(crate) mod gmrf;
 pub(crate) mod ot;
 pub(crate) mod sobol;
