@@ -8,6 +8,8 @@
 //!   for the POT peer script (`benches/python/pot_transport.py --data DIR`).
 //! - `cargo xtask depth-data DIR [--seed S]`: writes the depth suite's sample and queries as
 //!   CSV for the data-depth peer script (`benches/python/data_depth.py --data DIR`).
+//! - `cargo xtask gmrf-data DIR`: writes the gmrf suite's precision matrices as Matrix Market
+//!   files for the CHOLMOD peer script (`benches/python/cholmod.py --data DIR`).
 //! - `cargo xtask doc [--katex-dir DIR]`: `cargo doc --workspace --no-deps` with the math
 //!   rendered by KaTeX (from a CDN, or from a local KaTeX distribution for offline use).
 //!
@@ -31,6 +33,7 @@ pub(crate) fn registry() -> Vec<uqforge_core::bench::Suite> {
     suites.extend(uqforge_causal::bench::suites());
     suites.extend(uqforge_transport::bench::suites());
     suites.extend(uqforge_depth::bench::suites());
+    suites.extend(uqforge_gmrf::bench::suites());
     suites
 }
 
@@ -39,6 +42,7 @@ const USAGE: &str = "usage:
   cargo xtask bench --list
   cargo xtask transport-data DIR [--seed S]
   cargo xtask depth-data DIR [--seed S]
+  cargo xtask gmrf-data DIR
   cargo xtask doc [--katex-dir DIR]";
 
 fn main() -> ExitCode {
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::Options::parse(&args[1..]).and_then(|o| bench::run(&o)),
         Some("transport-data") => transport_data(&args[1..]),
         Some("depth-data") => depth_data(&args[1..]),
+        Some("gmrf-data") => gmrf_data(&args[1..]),
         Some("doc") => doc::Options::parse(&args[1..]).and_then(|o| doc::run(&o)),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
@@ -75,6 +80,11 @@ fn transport_data(args: &[String]) -> Result<(), String> {
 /// `cargo xtask depth-data DIR [--seed S]` (seed default: the bench default).
 fn depth_data(args: &[String]) -> Result<(), String> {
     write_data(args, "depth-data", uqforge_depth::bench::write_problems)
+}
+
+/// `cargo xtask gmrf-data DIR` (the matrices do not depend on the seed).
+fn gmrf_data(args: &[String]) -> Result<(), String> {
+    write_data(args, "gmrf-data", uqforge_gmrf::bench::write_problems)
 }
 
 /// Writes a suite's problems with `write` into the directory of `args`.

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bench;
 pub mod factor;
 pub mod fem;
 pub mod kriging;
