@@ -9,8 +9,9 @@
 //!
 //! Standard errors come from the observed information
 //! $\mathcal{I} = -\nabla^2 \ell(\hat\theta)$, computed by central differences of the analytic
-//! gradient (six gradient evaluations): $\operatorname{se}(\hat\theta_k) =
-//! \sqrt{(\mathcal{I}^{-1})_{kk}}$ on the log scale, and by the delta method on the natural
+//! gradient (six gradient evaluations): $\operatorname{se}(\hat\theta_k)$ is the square root
+//! of the $k$-th diagonal entry of $\mathcal{I}^{-1}$ on the log scale, and by the delta method
+//! on the natural
 //! scale ($\operatorname{se}(\hat\rho) = \hat\rho \operatorname{se}(\log\hat\rho)$,
 //! $\operatorname{se}(\hat s) = \hat s \operatorname{se}(\log \hat s^2) / 2$). They are
 //! asymptotic: with few observations per range the likelihood of $(\rho, \sigma)$ is a ridge
