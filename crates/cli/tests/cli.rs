@@ -931,6 +931,13 @@ fn gmrf_follows_the_json_contract() {
     let z_kappa = (kappa / 7.0).ln() / se["log_range"].as_f64().unwrap();
     assert!(z_intercept.abs() < 2.0 && z_kappa.abs() < 2.0, "{v}");
     assert!(v["mesh_nodes"].as_u64().unwrap() > 200);
+    assert!(v["log_prior"].is_null());
+    // With a PC prior the fit is the posterior mode, and says so.
+    let p = json(&run(
+        "gmrf fit --data spde-toy --coords s1,s2 --response y --prior-range 0.1,0.5 --prior-sigma 1,0.5",
+    ));
+    assert!(p["log_prior"].as_f64().unwrap().is_finite(), "{p}");
+    assert!(p["loglik"].as_f64().unwrap() <= v["loglik"].as_f64().unwrap() + 1e-6);
 
     // Kriging at a datum and far from the data: close to the datum, larger sd far away.
     let grid = temp_csv(

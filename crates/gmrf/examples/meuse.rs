@@ -37,6 +37,7 @@ fn main() -> Result<()> {
         &x,
         2,
         &MeshBuilder::new(75.0).extension(500.0),
+        None,
     )?;
     let f = &fitted.fit;
     let se = f.std_errors;

@@ -58,6 +58,7 @@ use crate::likelihood::{Evaluation, GeostatModel, Params};
 use crate::matern::SpdeOperator;
 use crate::mesh::Mesh;
 use crate::mesh_builder::MeshBuilder;
+use crate::prior::PcPrior;
 
 /// Settings of [`maximum_likelihood`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -69,6 +70,10 @@ pub struct MleOptions {
     /// Stop when the norm of the gradient of the mean log-likelihood per observation, on the
     /// log scale, falls below this (default 1e-6).
     pub gradient_tolerance: f64,
+    /// Optional PC prior of range and sigma: the maximiser is then the posterior mode in
+    /// $(\log\rho, \log\sigma, \log s^2)$ (flat in $\log s^2$) and the standard errors
+    /// come from the curvature of the penalised objective.
+    pub prior: Option<PcPrior>,
 }
 
 impl MleOptions {
@@ -78,6 +83,7 @@ impl MleOptions {
             start,
             max_iterations: 200,
             gradient_tolerance: 1e-6,
+            prior: None,
         }
     }
 }
@@ -104,8 +110,10 @@ pub struct StdErrors {
 pub struct MleFit {
     /// Estimated range, sigma and noise standard deviation.
     pub params: Params,
-    /// Maximised profile log-likelihood.
+    /// Profile log-likelihood at the estimate.
     pub log_likelihood: f64,
+    /// Log-density of the PC prior at the estimate, when one was used.
+    pub log_prior: Option<f64>,
     /// GLS coefficients at the estimate.
     pub beta: DVector<f64>,
     /// Their standard errors (given the field parameters).
@@ -164,6 +172,7 @@ pub fn maximum_likelihood(model: &GeostatModel, options: &MleOptions) -> Result<
         cache: Mutex::new(None),
         evaluations: Mutex::new(0),
         scale: model.n_obs() as f64,
+        prior: options.prior,
     };
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
         .with_tolerance_grad(options.gradient_tolerance)
@@ -190,6 +199,9 @@ pub fn maximum_likelihood(model: &GeostatModel, options: &MleOptions) -> Result<
     Ok(MleFit {
         params: best.params,
         log_likelihood: best.log_likelihood,
+        log_prior: options
+            .prior
+            .map(|p| p.log_density(best.params.range, best.params.sigma).0),
         beta: best.beta,
         beta_std_errors,
         std_errors,
@@ -244,7 +256,7 @@ pub fn default_max_edge(locations: &DMatrix<f64>) -> Result<f64> {
 
 /// The whole workflow: a mesh around `locations` (built by `mesh`), the model
 /// $y = X\beta + Ax + \varepsilon$ with a Matérn field of order `alpha`, and its maximum
-/// likelihood estimate from [`initial_params`].
+/// likelihood estimate from [`initial_params`], penalised by `prior` when given.
 ///
 /// # Errors
 /// Those of [`MeshBuilder::build`], [`GeostatModel::new`] and [`maximum_likelihood`].
@@ -254,13 +266,18 @@ pub fn fit_geostatistical(
     x: &DMatrix<f64>,
     alpha: u32,
     mesh: &MeshBuilder,
+    prior: Option<PcPrior>,
 ) -> Result<GeostatFit> {
     uqforge_core::validate::len("responses (one per location)", locations.nrows(), y.len())?;
     let built = mesh.build(locations)?;
     let spde = SpdeOperator::new(&Fem::assemble(&built)?, alpha)?;
     let a = built.observation_matrix(locations)?;
     let model = GeostatModel::new(&spde, a, y.clone(), x.clone())?;
-    let fit = maximum_likelihood(&model, &MleOptions::new(initial_params(locations, y)?))?;
+    let options = MleOptions {
+        prior,
+        ..MleOptions::new(initial_params(locations, y)?)
+    };
+    let fit = maximum_likelihood(&model, &options)?;
     Ok(GeostatFit {
         mesh: built,
         model,
@@ -298,9 +315,24 @@ struct Problem<'a> {
     /// The number of observations: the optimiser sees the mean log-likelihood per observation,
     /// whose gradient is of order one, so that L-BFGS's first (unit) step stays in range.
     scale: f64,
+    prior: Option<PcPrior>,
 }
 
 impl Problem<'_> {
+    /// The log-likelihood plus the log prior (if any) and its gradient in theta.
+    fn objective(&self, theta: &[f64]) -> Result<(f64, [f64; 3])> {
+        let e = self.evaluate(theta)?;
+        let mut value = e.log_likelihood;
+        let mut g = e.gradient.unwrap_or([f64::NAN; 3]);
+        if let Some(prior) = &self.prior {
+            let (lp, gp) = prior.log_density(e.params.range, e.params.sigma);
+            value += lp;
+            g[0] += gp[0];
+            g[1] += gp[1];
+        }
+        Ok((value, g))
+    }
+
     fn evaluate(&self, theta: &[f64]) -> Result<Evaluation> {
         if let Ok(cache) = self.cache.lock()
             && let Some((t, e)) = cache.as_ref()
@@ -333,7 +365,7 @@ impl CostFunction for Objective<'_> {
     type Output = f64;
 
     fn cost(&self, theta: &Self::Param) -> std::result::Result<f64, argmin::core::Error> {
-        Ok(-self.0.evaluate(theta)?.log_likelihood / self.0.scale)
+        Ok(-self.0.objective(theta)?.0 / self.0.scale)
     }
 }
 
@@ -342,7 +374,7 @@ impl Gradient for Objective<'_> {
     type Gradient = Vec<f64>;
 
     fn gradient(&self, theta: &Self::Param) -> std::result::Result<Vec<f64>, argmin::core::Error> {
-        let g = self.0.evaluate(theta)?.gradient.unwrap_or([f64::NAN; 3]);
+        let g = self.0.objective(theta)?.1;
         Ok(g.iter().map(|v| -v / self.0.scale).collect())
     }
 }
@@ -359,8 +391,8 @@ fn observed_information_std_errors(
         let (mut up, mut down) = (theta.to_vec(), theta.to_vec());
         up[k] += h;
         down[k] -= h;
-        let gu = problem.evaluate(&up)?.gradient.unwrap_or([f64::NAN; 3]);
-        let gd = problem.evaluate(&down)?.gradient.unwrap_or([f64::NAN; 3]);
+        let gu = problem.objective(&up)?.1;
+        let gd = problem.objective(&down)?.1;
         for j in 0..3 {
             // Information = minus the Hessian of the log-likelihood.
             hess[(j, k)] = -(gu[j] - gd[j]) / (2.0 * h);
@@ -386,6 +418,7 @@ fn observed_information_std_errors(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prior::PcPrior;
     use crate::{Fem, Matern, Mesh, SpdeOperator, SymbolicCholesky};
 
     #[test]
@@ -435,6 +468,42 @@ mod tests {
         let se = fit.std_errors.unwrap();
         assert!(se.log_range > 0.0 && se.log_range.is_finite());
         assert_eq!(fit.beta.len(), 1);
+    }
+
+    #[test]
+    fn a_pc_prior_moves_the_optimum_to_the_posterior_mode() {
+        let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 12, 12).unwrap();
+        let spde = SpdeOperator::new(&Fem::assemble(&mesh).unwrap(), 2).unwrap();
+        let n = 60;
+        let locs = DMatrix::from_fn(n, 2, |i, k| {
+            let t = (i as f64 + 0.5) / n as f64;
+            if k == 0 { t } else { (7.7 * t).fract() }
+        });
+        let y = DVector::from_fn(n, |i, _| {
+            (3.0 * locs[(i, 0)]).sin() + 0.3 * (i as f64 * 2.1).cos()
+        });
+        let a = mesh.observation_matrix(&locs).unwrap();
+        let model =
+            GeostatModel::new(&spde, a, y.clone(), DMatrix::from_element(n, 1, 1.0)).unwrap();
+        let start = initial_params(&locs, &y).unwrap();
+        let plain = maximum_likelihood(&model, &MleOptions::new(start)).unwrap();
+        // A prior that puts most mass on short ranges and small sigmas.
+        let prior = PcPrior::new(0.05, 0.5, 0.1, 0.5).unwrap();
+        let options = MleOptions {
+            prior: Some(prior),
+            ..MleOptions::new(start)
+        };
+        let map = maximum_likelihood(&model, &options).unwrap();
+        assert!(map.converged, "{}", map.termination);
+        let e = model.evaluate(&map.params, true).unwrap();
+        let (_, gp) = prior.log_density(map.params.range, map.params.sigma);
+        let g = e.gradient.unwrap();
+        assert!((g[0] + gp[0]).abs() < 1e-3 && (g[1] + gp[1]).abs() < 1e-3 && g[2].abs() < 1e-3);
+        assert!(map.log_prior.is_some() && plain.log_prior.is_none());
+        // The penalised optimum has a lower likelihood and a higher penalised objective.
+        assert!(map.log_likelihood < plain.log_likelihood);
+        let lp_plain = prior.log_density(plain.params.range, plain.params.sigma).0;
+        assert!(map.log_likelihood + map.log_prior.unwrap() > plain.log_likelihood + lp_plain);
     }
 
     #[test]

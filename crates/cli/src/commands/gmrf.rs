@@ -6,6 +6,7 @@ use uqforge_core::{Error, Result};
 use uqforge_datasets::Table;
 use uqforge_gmrf::mesh_builder::MeshBuilder;
 use uqforge_gmrf::mle::{GeostatFit, default_max_edge, fit_geostatistical};
+use uqforge_gmrf::prior::PcPrior;
 use uqforge_gmrf::simulate::field_on_unit_square;
 
 use crate::input::{finite_columns, read_table};
@@ -54,6 +55,14 @@ struct FitArgs {
     /// Mesh extension beyond the data's convex hull (default: a fifth of the diameter).
     #[arg(long, allow_negative_numbers = true)]
     extension: Option<f64>,
+    /// PC prior on the range, RANGE0,P: P(range < RANGE0) = P (with --prior-sigma; the fit is
+    /// then the posterior mode).
+    #[arg(long)]
+    prior_range: Option<String>,
+    /// PC prior on the standard deviation, SIGMA0,P: P(sigma > SIGMA0) = P (with
+    /// --prior-range).
+    #[arg(long)]
+    prior_sigma: Option<String>,
     /// Accepted for a uniform interface and stated in the output: the fit itself is
     /// deterministic.
     #[arg(long, default_value_t = 0)]
@@ -190,7 +199,21 @@ fn fit(a: &FitArgs) -> Result<Fitted> {
         None => default_max_edge(&locations)?,
     });
     builder.extension = a.extension;
-    let fitted = fit_geostatistical(&locations, &y, &x, a.alpha, &builder)?;
+    let prior = match (&a.prior_range, &a.prior_sigma) {
+        (None, None) => None,
+        (Some(r), Some(s)) => {
+            let (r0, pr) = pair(r, "--prior-range")?;
+            let (s0, ps) = pair(s, "--prior-sigma")?;
+            Some(PcPrior::new(r0, pr, s0, ps)?)
+        }
+        _ => {
+            return Err(Error::invalid_parameter(
+                "--prior-range",
+                "the PC prior needs both --prior-range and --prior-sigma",
+            ));
+        }
+    };
+    let fitted = fit_geostatistical(&locations, &y, &x, a.alpha, &builder, prior)?;
     let mut names = vec!["intercept".to_owned()];
     names.extend(
         a.covariates
@@ -220,6 +243,7 @@ fn fit_json(a: &FitArgs, f: &GeostatFit, names: &[String]) -> Value {
         "beta": m.beta.as_slice(),
         "beta_names": names,
         "loglik": m.log_likelihood,
+        "log_prior": m.log_prior,
         "mesh_nodes": f.mesh.n_nodes(),
         "std_errors": se,
         "alpha": a.alpha,
@@ -228,6 +252,22 @@ fn fit_json(a: &FitArgs, f: &GeostatFit, names: &[String]) -> Value {
         "transform": a.transform.as_deref().unwrap_or("identity"),
         "seed": a.seed,
     })
+}
+
+/// `A,B` as two numbers.
+fn pair(spec: &str, what: &str) -> Result<(f64, f64)> {
+    let parts = split(spec);
+    let parse = |s: &str| {
+        s.parse::<f64>()
+            .map_err(|_| Error::invalid_parameter(what, format!("`{s}` is not a number")))
+    };
+    match parts.as_slice() {
+        [a, b] => Ok((parse(a)?, parse(b)?)),
+        _ => Err(Error::invalid_parameter(
+            what,
+            format!("needs two numbers A,P, got `{spec}`"),
+        )),
+    }
 }
 
 fn grid(spec: &str) -> Result<(usize, usize)> {
