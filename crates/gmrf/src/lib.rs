@@ -9,6 +9,7 @@ pub mod matern;
 pub mod mesh;
 pub mod mesh_builder;
 pub mod mle;
+pub mod nonstationary;
 pub mod prior;
 pub mod selinv;
 pub mod simulate;

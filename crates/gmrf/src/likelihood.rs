@@ -104,11 +104,19 @@ pub struct Evaluation {
 
 /// Factorisations of one parameter value.
 pub(crate) struct Factors {
-    pub(crate) field: Matern,
     pub(crate) q: CscMatrix<f64>,
     pub(crate) prior: Cholesky,
     pub(crate) post: Cholesky,
     pub(crate) s2: f64,
+}
+
+/// What [`GeostatModel::evaluate_factors`] returns.
+pub(crate) struct Core {
+    pub(crate) log_likelihood: f64,
+    pub(crate) gradient: Option<Vec<f64>>,
+    pub(crate) beta: DVector<f64>,
+    pub(crate) beta_covariance: DMatrix<f64>,
+    pub(crate) field_mean: DVector<f64>,
 }
 
 /// Data and structure of the model $y = X\beta + Ax + \varepsilon$ on one mesh, with the
@@ -217,51 +225,70 @@ impl GeostatModel {
     /// Non-positive parameters, or a precision that is not positive definite (the message
     /// names the parameters).
     pub fn evaluate(&self, p: &Params, gradient: bool) -> Result<Evaluation> {
-        let Factors {
-            field,
-            q,
-            prior,
-            post,
-            s2,
-        } = self.factors(p)?;
-        let (beta, beta_covariance) = self.gls(&post, s2)?;
-        let r = &self.y - &self.x * &beta;
-        let mu = post.solve(&(&self.at * &r / s2))?;
-        let e = &r - &self.a * &mu;
-        let q_mu = &q * &mu;
-        let n = self.n_obs() as f64;
-        let log_likelihood = -0.5 * n * (2.0 * std::f64::consts::PI).ln() - n * p.noise_sd.ln()
-            + 0.5 * prior.log_determinant()
-            - 0.5 * post.log_determinant()
-            - 0.5 * (e.norm_squared() / s2 + mu.dot(&q_mu));
-
-        let gradient = if gradient {
-            let prior_inv = SelectedInverse::new(&prior)?;
-            let post_inv = SelectedInverse::new(&post)?;
+        let field = self.matern(p)?;
+        let factors = self.factors(p)?;
+        let derivatives = || -> Result<Vec<CscMatrix<f64>>> {
             let nu = field.nu();
             let dq_kappa = self.spde.precision_dlog_kappa(&field)?;
             // dQ/dlog(range) = -dQ/dlog(kappa) + 2 nu Q; dQ/dlog(sigma) = -2 Q.
-            let mut dq_range = q.clone();
+            let mut dq_range = factors.q.clone();
             for (v, k) in dq_range.values_mut().iter_mut().zip(dq_kappa.values()) {
                 *v = 2.0 * nu * *v - k;
             }
-            let d_theta = |dq: &CscMatrix<f64>| -> Result<f64> {
-                Ok(0.5 * prior_inv.trace_product(dq)?
-                    - 0.5 * post_inv.trace_product(dq)?
-                    - 0.5 * mu.dot(&(dq * &mu)))
-            };
-            let g_range = d_theta(&dq_range)?;
-            // With Q' = -2Q: tr(Q^{-1} Q') = -2m, and tr(Q_p^{-1} Q) = m - tr(Q_p^{-1} A'A)/s^2.
-            let m = q.nrows() as f64;
-            let tr_post_ata = post_inv.trace_product(&self.ata)?;
-            let g_sigma = 0.5 * (-2.0 * m) - 0.5 * (-2.0 * (m - tr_post_ata / s2)) + mu.dot(&q_mu);
-            let g_noise = -0.5 * (n - tr_post_ata / s2) + 0.5 * e.norm_squared() / s2;
-            Some([g_range, g_sigma, g_noise])
-        } else {
-            None
+            let mut dq_sigma = factors.q.clone();
+            for v in dq_sigma.values_mut() {
+                *v *= -2.0;
+            }
+            Ok(vec![dq_range, dq_sigma])
         };
+        let core = self.evaluate_factors(&factors, gradient.then_some(&derivatives))?;
         Ok(Evaluation {
             params: *p,
+            log_likelihood: core.log_likelihood,
+            gradient: core.gradient.map(|g| [g[0], g[1], g[2]]),
+            beta: core.beta,
+            beta_covariance: core.beta_covariance,
+            field_mean: core.field_mean,
+        })
+    }
+
+    /// Log-likelihood at factorised $Q$ and $Q_p$, and its gradient with respect to the
+    /// parameters whose $\partial Q / \partial\theta_k$ `derivatives` returns, followed by the
+    /// derivative in $\log s^2$.
+    pub(crate) fn evaluate_factors(
+        &self,
+        f: &Factors,
+        derivatives: Option<&dyn Fn() -> Result<Vec<CscMatrix<f64>>>>,
+    ) -> Result<Core> {
+        let s2 = f.s2;
+        let (beta, beta_covariance) = self.gls(&f.post, s2)?;
+        let r = &self.y - &self.x * &beta;
+        let mu = f.post.solve(&(&self.at * &r / s2))?;
+        let e = &r - &self.a * &mu;
+        let n = self.n_obs() as f64;
+        let log_likelihood = -0.5 * n * (2.0 * std::f64::consts::PI).ln() - 0.5 * n * s2.ln()
+            + 0.5 * f.prior.log_determinant()
+            - 0.5 * f.post.log_determinant()
+            - 0.5 * (e.norm_squared() / s2 + mu.dot(&(&f.q * &mu)));
+        let gradient = match derivatives {
+            None => None,
+            Some(derivatives) => {
+                let prior_inv = SelectedInverse::new(&f.prior)?;
+                let post_inv = SelectedInverse::new(&f.post)?;
+                let mut g = Vec::new();
+                for dq in derivatives()? {
+                    g.push(
+                        0.5 * prior_inv.trace_product(&dq)?
+                            - 0.5 * post_inv.trace_product(&dq)?
+                            - 0.5 * mu.dot(&(&dq * &mu)),
+                    );
+                }
+                let tr_post_ata = post_inv.trace_product(&self.ata)?;
+                g.push(-0.5 * (n - tr_post_ata / s2) + 0.5 * e.norm_squared() / s2);
+                Some(g)
+            }
+        };
+        Ok(Core {
             log_likelihood,
             gradient,
             beta,
@@ -273,18 +300,33 @@ impl GeostatModel {
     /// The prior and posterior factorisations at `p`.
     pub(crate) fn factors(&self, p: &Params) -> Result<Factors> {
         uqforge_core::validate::positive("noise_sd", p.noise_sd)?;
-        let field = self.matern(p)?;
+        let q = self.spde.precision(&self.matern(p)?)?;
+        self.factors_of(
+            q,
+            p.noise_sd,
+            &format!(
+                "range = {}, sigma = {}, noise_sd = {}",
+                p.range, p.sigma, p.noise_sd
+            ),
+        )
+    }
+
+    /// The factorisations of a precision `q` on the operator's pattern and of
+    /// $Q + A^\top A / s^2$; `describe` names the parameters in errors.
+    pub(crate) fn factors_of(
+        &self,
+        q: CscMatrix<f64>,
+        noise_sd: f64,
+        describe: &str,
+    ) -> Result<Factors> {
+        uqforge_core::validate::positive("noise_sd", noise_sd)?;
         let context = |e: Error| match e {
             Error::NotPositiveDefinite { what } => Error::NotPositiveDefinite {
-                what: format!(
-                    "{what} (range = {}, sigma = {}, noise_sd = {})",
-                    p.range, p.sigma, p.noise_sd
-                ),
+                what: format!("{what} ({describe})"),
             },
             other => other,
         };
-        let s2 = p.noise_sd * p.noise_sd;
-        let q = self.spde.precision(&field)?;
+        let s2 = noise_sd * noise_sd;
         let prior = self.prior.factor(&q).map_err(context)?;
         let mut post_values = scatter(&self.post_pattern, &q)?;
         for (v, w) in post_values.iter_mut().zip(self.ata.values()) {
@@ -292,13 +334,7 @@ impl GeostatModel {
         }
         let q_post = on_pattern(&self.post_pattern, post_values)?;
         let post = self.posterior.factor(&q_post).map_err(context)?;
-        Ok(Factors {
-            field,
-            q,
-            prior,
-            post,
-            s2,
-        })
+        Ok(Factors { q, prior, post, s2 })
     }
 
     /// $V^{-1} W$ for a matrix $W$ with $n$ rows: $W/s^2 - A Q_p^{-1} A^\top W / s^4$.

@@ -218,6 +218,11 @@ impl SpdeOperator {
         self.alpha
     }
 
+    /// The values of $M_0, \dots, M_\alpha$ on [`SpdeOperator::pattern`], in storage order.
+    pub(crate) fn terms(&self) -> &[Vec<f64>] {
+        &self.terms
+    }
+
     /// The common sparsity pattern of every precision this operator returns.
     pub fn pattern(&self) -> &SparsityPattern {
         &self.pattern
