@@ -10,6 +10,7 @@ pub mod mesh;
 pub mod mesh_builder;
 pub mod mle;
 pub mod nonstationary;
+mod optim;
 pub mod prior;
 pub mod selinv;
 pub mod simulate;

@@ -43,21 +43,17 @@
 //! Reference: H. Zhang (2004), Inconsistent estimation and asymptotically equal interpolations
 //! in model-based geostatistics, JASA 99:250-261.
 
-use std::sync::Mutex;
-
-use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::LBFGS;
-use nalgebra::{DMatrix, DVector, Matrix3};
+use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result};
 
 use crate::fem::Fem;
 use crate::kriging::Prediction;
-use crate::likelihood::{Evaluation, GeostatModel, Params};
+use crate::likelihood::{GeostatModel, Params};
 use crate::matern::SpdeOperator;
 use crate::mesh::Mesh;
 use crate::mesh_builder::MeshBuilder;
+use crate::optim::Objective;
 use crate::prior::PcPrior;
 
 /// Settings of [`maximum_likelihood`].
@@ -164,51 +160,49 @@ pub fn initial_params(locations: &DMatrix<f64>, y: &DVector<f64>) -> Result<Para
 /// Invalid options, a likelihood evaluation that fails (its message names the parameters), or
 /// an optimiser failure.
 pub fn maximum_likelihood(model: &GeostatModel, options: &MleOptions) -> Result<MleFit> {
-    uqforge_core::validate::positive("gradient_tolerance", options.gradient_tolerance)?;
-    uqforge_core::validate::at_least("max_iterations", options.max_iterations as usize, 1)?;
     let start = to_theta(&options.start)?;
-    let problem = Problem {
-        model,
-        cache: Mutex::new(None),
-        evaluations: Mutex::new(0),
-        scale: model.n_obs() as f64,
-        prior: options.prior,
+    let prior = options.prior;
+    let f = |theta: &[f64]| -> Result<(f64, Vec<f64>)> {
+        let p = from_theta(theta);
+        let e = model.evaluate(&p, true)?;
+        let mut value = e.log_likelihood;
+        let mut g = e.gradient.unwrap_or([f64::NAN; 3]).to_vec();
+        if let Some(prior) = &prior {
+            let (lp, gp) = prior.log_density(p.range, p.sigma);
+            value += lp;
+            g[0] += gp[0];
+            g[1] += gp[1];
+        }
+        Ok((value, g))
     };
-    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
-        .with_tolerance_grad(options.gradient_tolerance)
-        .and_then(|s| s.with_tolerance_cost(1e-12))
-        .map_err(|e| Error::invalid_parameter("gradient_tolerance", e))?;
-    let result = Executor::new(Objective(&problem), solver)
-        .configure(|state| state.param(start).max_iters(options.max_iterations))
-        .run()
-        .map_err(from_argmin)?;
-    let state = result.state();
-    let theta = state.get_best_param().cloned().ok_or_else(|| {
-        Error::degenerate("maximum likelihood", "the optimiser returned no parameters")
-    })?;
-    let iterations = state.get_iter();
-    let reason = state.get_termination_status().clone();
-    let converged = matches!(
-        reason,
-        TerminationStatus::Terminated(TerminationReason::SolverConverged)
-    );
-    let best = problem.evaluate(&theta)?;
-    let evaluations = problem.evaluations.lock().map(|n| *n).unwrap_or(0);
-    let std_errors = observed_information_std_errors(&problem, &theta, &best)?;
+    let objective = Objective::new(&f, model.n_obs() as f64);
+    let outcome = objective.maximise(start, options.max_iterations, options.gradient_tolerance)?;
+    let theta = &outcome.theta;
+    let best = model.evaluate(&from_theta(theta), false)?;
+    let std_errors = objective.inverse_information(theta)?.map(|cov| {
+        let se = |k: usize| cov[(k, k)].sqrt();
+        let p = best.params;
+        StdErrors {
+            log_range: se(0),
+            log_sigma: se(1),
+            log_noise_variance: se(2),
+            range: p.range * se(0),
+            sigma: p.sigma * se(1),
+            noise_sd: 0.5 * p.noise_sd * se(2),
+        }
+    });
     let beta_std_errors = best.beta_covariance.diagonal().map(f64::sqrt);
     Ok(MleFit {
         params: best.params,
         log_likelihood: best.log_likelihood,
-        log_prior: options
-            .prior
-            .map(|p| p.log_density(best.params.range, best.params.sigma).0),
+        log_prior: prior.map(|p| p.log_density(best.params.range, best.params.sigma).0),
         beta: best.beta,
         beta_std_errors,
         std_errors,
-        iterations,
-        evaluations,
-        converged,
-        termination: format!("{reason}"),
+        iterations: outcome.iterations,
+        evaluations: outcome.evaluations,
+        converged: outcome.converged,
+        termination: outcome.termination,
         field_mean: best.field_mean,
     })
 }
@@ -298,121 +292,6 @@ fn from_theta(t: &[f64]) -> Params {
         sigma: t[1].exp(),
         noise_sd: (0.5 * t[2]).exp(),
     }
-}
-
-fn from_argmin(e: argmin::core::Error) -> Error {
-    match e.downcast::<Error>() {
-        Ok(ours) => ours,
-        Err(other) => Error::degenerate("maximum likelihood (L-BFGS)", other),
-    }
-}
-
-/// Negative profile log-likelihood on the log scale, with a one-point cache.
-struct Problem<'a> {
-    model: &'a GeostatModel,
-    cache: Mutex<Option<(Vec<f64>, Evaluation)>>,
-    evaluations: Mutex<usize>,
-    /// The number of observations: the optimiser sees the mean log-likelihood per observation,
-    /// whose gradient is of order one, so that L-BFGS's first (unit) step stays in range.
-    scale: f64,
-    prior: Option<PcPrior>,
-}
-
-impl Problem<'_> {
-    /// The log-likelihood plus the log prior (if any) and its gradient in theta.
-    fn objective(&self, theta: &[f64]) -> Result<(f64, [f64; 3])> {
-        let e = self.evaluate(theta)?;
-        let mut value = e.log_likelihood;
-        let mut g = e.gradient.unwrap_or([f64::NAN; 3]);
-        if let Some(prior) = &self.prior {
-            let (lp, gp) = prior.log_density(e.params.range, e.params.sigma);
-            value += lp;
-            g[0] += gp[0];
-            g[1] += gp[1];
-        }
-        Ok((value, g))
-    }
-
-    fn evaluate(&self, theta: &[f64]) -> Result<Evaluation> {
-        if let Ok(cache) = self.cache.lock()
-            && let Some((t, e)) = cache.as_ref()
-            && t.as_slice() == theta
-        {
-            return Ok(e.clone());
-        }
-        if let Some(bad) = theta.iter().find(|v| !v.is_finite() || v.abs() > 700.0) {
-            return Err(Error::degenerate(
-                "maximum likelihood",
-                format!("the optimiser left the representable range (log parameter {bad})"),
-            ));
-        }
-        let e = self.model.evaluate(&from_theta(theta), true)?;
-        if let Ok(mut n) = self.evaluations.lock() {
-            *n += 1;
-        }
-        if let Ok(mut cache) = self.cache.lock() {
-            *cache = Some((theta.to_vec(), e.clone()));
-        }
-        Ok(e)
-    }
-}
-
-/// What argmin owns: a reference, so that the cache outlives the run.
-struct Objective<'a>(&'a Problem<'a>);
-
-impl CostFunction for Objective<'_> {
-    type Param = Vec<f64>;
-    type Output = f64;
-
-    fn cost(&self, theta: &Self::Param) -> std::result::Result<f64, argmin::core::Error> {
-        Ok(-self.0.objective(theta)?.0 / self.0.scale)
-    }
-}
-
-impl Gradient for Objective<'_> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-
-    fn gradient(&self, theta: &Self::Param) -> std::result::Result<Vec<f64>, argmin::core::Error> {
-        let g = self.0.objective(theta)?.1;
-        Ok(g.iter().map(|v| -v / self.0.scale).collect())
-    }
-}
-
-/// Standard errors from central differences of the analytic gradient.
-fn observed_information_std_errors(
-    problem: &Problem<'_>,
-    theta: &[f64],
-    best: &Evaluation,
-) -> Result<Option<StdErrors>> {
-    let h = 1e-4;
-    let mut hess = Matrix3::zeros();
-    for k in 0..3 {
-        let (mut up, mut down) = (theta.to_vec(), theta.to_vec());
-        up[k] += h;
-        down[k] -= h;
-        let gu = problem.objective(&up)?.1;
-        let gd = problem.objective(&down)?.1;
-        for j in 0..3 {
-            // Information = minus the Hessian of the log-likelihood.
-            hess[(j, k)] = -(gu[j] - gd[j]) / (2.0 * h);
-        }
-    }
-    let info = 0.5 * (hess + hess.transpose());
-    let Some(chol) = info.cholesky() else {
-        return Ok(None);
-    };
-    let cov = chol.inverse();
-    let se = |k: usize| cov[(k, k)].sqrt();
-    let p = best.params;
-    Ok(Some(StdErrors {
-        log_range: se(0),
-        log_sigma: se(1),
-        log_noise_variance: se(2),
-        range: p.range * se(0),
-        sigma: p.sigma * se(1),
-        noise_sd: 0.5 * p.noise_sd * se(2),
-    }))
 }
 
 #[cfg(test)]
