@@ -120,6 +120,24 @@ fn peers() -> Option<PeerFile> {
     serde_json::from_str(&std::fs::read_to_string(PEER_FILE).ok()?).ok()
 }
 
+/// A model with an intercept and `n_obs` standard-normal responses at uniform locations on
+/// the unit square.
+fn random_model(
+    mesh: &Mesh,
+    spde: &SpdeOperator,
+    n_obs: usize,
+    rng: &mut uqforge_core::rng::SeededRng,
+) -> Result<GeostatModel> {
+    let locs = DMatrix::from_fn(n_obs, 2, |_, _| uniform01(rng));
+    let y = DVector::from_fn(n_obs, |_, _| standard_normal(rng));
+    GeostatModel::new(
+        spde,
+        mesh.observation_matrix(&locs)?,
+        y,
+        DMatrix::from_element(n_obs, 1, 1.0),
+    )
+}
+
 /// Best wall time of `rounds` calls, and the last result.
 fn best_of<T>(rounds: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f64, T)> {
     let mut best = f64::INFINITY;
@@ -155,15 +173,11 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
         let (t_sel, _) = best_of(rounds, || SelectedInverse::new(&chol))?;
 
         // Observations at 1% of the node count, uniform on the square.
-        let n_obs = (m / 100).max(50);
-        let mut rng = stream(config.seed, m as u64);
-        let locs = DMatrix::from_fn(n_obs, 2, |_, _| uniform01(&mut rng));
-        let y = DVector::from_fn(n_obs, |_, _| standard_normal(&mut rng));
-        let model = GeostatModel::new(
+        let model = random_model(
+            &mesh,
             &spde,
-            mesh.observation_matrix(&locs)?,
-            y,
-            DMatrix::from_element(n_obs, 1, 1.0),
+            (m / 100).max(50),
+            &mut stream(config.seed, m as u64),
         )?;
         let p = Params {
             range: 0.1,
@@ -221,16 +235,8 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
         ]);
     }
     let (mesh, spde) = problem(if config.quick { 99 } else { 315 })?;
-    let n_obs = 500;
     let mut rng = stream(config.seed, 99);
-    let locs = DMatrix::from_fn(n_obs, 2, |_, _| uniform01(&mut rng));
-    let y = DVector::from_fn(n_obs, |_, _| standard_normal(&mut rng));
-    let model = GeostatModel::new(
-        &spde,
-        mesh.observation_matrix(&locs)?,
-        y,
-        DMatrix::from_element(n_obs, 1, 1.0),
-    )?;
+    let model = random_model(&mesh, &spde, 500, &mut rng)?;
     let n_pred = 100_000;
     let pred = DMatrix::from_fn(n_pred, 2, |_, _| uniform01(&mut rng));
     let (t_a0, a0) = best_of(1, || mesh.observation_matrix(&pred))?;
