@@ -22,7 +22,12 @@
 //! $\beta$ is profiled out by generalised least squares,
 //! $\hat\beta = (X^\top V^{-1} X)^{-1} X^\top V^{-1} y$, with
 //! $V^{-1} v = v / s^2 - A Q_p^{-1} A^\top v / s^4$; its covariance given the field parameters
-//! is $(X^\top V^{-1} X)^{-1}$.
+//! is $(X^\top V^{-1} X)^{-1}$. Alternatively ([`Coefficients::Gaussian`],
+//! [`GeostatModel::evaluate_with`]) $\beta \sim N(b_0, vI)$ is integrated out: the marginal
+//! law is $N(Xb_0, V + vXX^\top)$, and with $W = X^\top V^{-1}X$, $u = X^\top V^{-1}(y - Xb_0)$
+//! and $S = (I/v + W)^{-1}$ its log-density is the one at $\beta = b_0$ plus
+//! $\frac12 u^\top S u - \frac12\log\det(I + vW)$ (determinant lemma and Woodbury once more,
+//! on $p \times p$ matrices).
 //!
 //! # Gradient
 //!
@@ -108,6 +113,22 @@ pub(crate) struct Factors {
     pub(crate) prior: Cholesky,
     pub(crate) post: Cholesky,
     pub(crate) s2: f64,
+}
+
+/// How the regression coefficients $\beta$ enter the likelihood.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Coefficients {
+    /// Profiled out by generalised least squares (the maximum over $\beta$).
+    Profiled,
+    /// Integrated out with the prior $\beta \sim N(b_0, vI)$: the marginal likelihood of
+    /// $y \sim N(Xb_0, V + vXX^\top)$ (R-INLA's fixed effects, whose default prior has
+    /// $b_0 = 0$, $v = 1000$).
+    Gaussian {
+        /// Prior mean $b_0$.
+        mean: DVector<f64>,
+        /// Prior variance $v$ of each coefficient.
+        variance: f64,
+    },
 }
 
 /// What [`GeostatModel::evaluate_factors`] returns.
@@ -225,31 +246,7 @@ impl GeostatModel {
     /// Non-positive parameters, or a precision that is not positive definite (the message
     /// names the parameters).
     pub fn evaluate(&self, p: &Params, gradient: bool) -> Result<Evaluation> {
-        let field = self.matern(p)?;
-        let factors = self.factors(p)?;
-        let derivatives = || -> Result<Vec<CscMatrix<f64>>> {
-            let nu = field.nu();
-            let dq_kappa = self.spde.precision_dlog_kappa(&field)?;
-            // dQ/dlog(range) = -dQ/dlog(kappa) + 2 nu Q; dQ/dlog(sigma) = -2 Q.
-            let mut dq_range = factors.q.clone();
-            for (v, k) in dq_range.values_mut().iter_mut().zip(dq_kappa.values()) {
-                *v = 2.0 * nu * *v - k;
-            }
-            let mut dq_sigma = factors.q.clone();
-            for v in dq_sigma.values_mut() {
-                *v *= -2.0;
-            }
-            Ok(vec![dq_range, dq_sigma])
-        };
-        let core = self.evaluate_factors(&factors, gradient.then_some(&derivatives))?;
-        Ok(Evaluation {
-            params: *p,
-            log_likelihood: core.log_likelihood,
-            gradient: core.gradient.map(|g| [g[0], g[1], g[2]]),
-            beta: core.beta,
-            beta_covariance: core.beta_covariance,
-            field_mean: core.field_mean,
-        })
+        self.evaluate_with(p, &Coefficients::Profiled, gradient)
     }
 
     /// Log-likelihood at factorised $Q$ and $Q_p$, and its gradient with respect to the
@@ -260,8 +257,24 @@ impl GeostatModel {
         f: &Factors,
         derivatives: Option<&dyn Fn() -> Result<Vec<CscMatrix<f64>>>>,
     ) -> Result<Core> {
+        self.evaluate_factors_with(f, derivatives, &Coefficients::Profiled)
+    }
+
+    /// [`GeostatModel::evaluate_factors`] with the coefficients profiled or Gaussian.
+    pub(crate) fn evaluate_factors_with(
+        &self,
+        f: &Factors,
+        derivatives: Option<&dyn Fn() -> Result<Vec<CscMatrix<f64>>>>,
+        coefficients: &Coefficients,
+    ) -> Result<Core> {
         let s2 = f.s2;
-        let (beta, beta_covariance) = self.gls(&f.post, s2)?;
+        let (beta, beta_covariance) = match coefficients {
+            Coefficients::Profiled => self.gls(&f.post, s2)?,
+            Coefficients::Gaussian { mean, .. } => {
+                let p = self.x.ncols();
+                (mean.clone(), DMatrix::zeros(p, p))
+            }
+        };
         let r = &self.y - &self.x * &beta;
         let mu = f.post.solve(&(&self.at * &r / s2))?;
         let e = &r - &self.a * &mu;
@@ -288,13 +301,132 @@ impl GeostatModel {
                 Some(g)
             }
         };
-        Ok(Core {
+        let mut core = Core {
             log_likelihood,
             gradient,
             beta,
             beta_covariance,
             field_mean: mu,
+        };
+        if let Coefficients::Gaussian { variance, .. } = coefficients
+            && self.x.ncols() > 0
+        {
+            self.integrate_coefficients(f, derivatives, *variance, &r, &e, &mut core)?;
+        }
+        Ok(core)
+    }
+
+    /// Adds to `core` (evaluated at $\beta = b_0$) the terms of $\beta \sim N(b_0, vI)$
+    /// integrated out: with $W = X^\top V^{-1} X$, $u = X^\top V^{-1} r_0$ and
+    /// $S = (I/v + W)^{-1}$, the log-likelihood gains $\frac12 u^\top S u - \frac12\log\det(I +
+    /// vW)$, and each derivative $u^\top S u' - \frac12 u^\top S W' S u - \frac12\operatorname{tr}
+    /// (S W')$, where $W' = M^\top Q' M$ and $u' = M^\top Q'\mu$ with $M = Q_p^{-1}A^\top X /
+    /// s^2$ for a parameter of $Q$, and $W' = -s^2 Z^\top Z$, $u' = -Z^\top e$ with $Z = V^{-1}X$
+    /// for $\log s^2$. The coefficients' posterior is $N(b_0 + Su, S)$.
+    fn integrate_coefficients(
+        &self,
+        f: &Factors,
+        derivatives: Option<&dyn Fn() -> Result<Vec<CscMatrix<f64>>>>,
+        variance: f64,
+        r0: &DVector<f64>,
+        e: &DVector<f64>,
+        core: &mut Core,
+    ) -> Result<()> {
+        let p = self.x.ncols();
+        let s2 = f.s2;
+        let z = self.v_inverse(&f.post, s2, &self.x)?;
+        let w = self.x.transpose() * &z;
+        let u = z.transpose() * r0;
+        let s = (DMatrix::identity(p, p) / variance + &w)
+            .cholesky()
+            .ok_or_else(|| {
+                Error::degenerate("Gaussian coefficients", "I/v + X'V^-1 X is singular")
+            })?
+            .inverse();
+        let lu = (DMatrix::identity(p, p) + &w * variance)
+            .cholesky()
+            .ok_or_else(|| {
+                Error::degenerate("Gaussian coefficients", "I + v X'V^-1 X is singular")
+            })?;
+        let logdet: f64 = 2.0 * lu.l().diagonal().map(f64::ln).sum();
+        let su = &s * &u;
+        core.log_likelihood += 0.5 * u.dot(&su) - 0.5 * logdet;
+        if let (Some(g), Some(derivatives)) = (core.gradient.as_mut(), derivatives) {
+            let m = f.post.solve_matrix(&(&self.at * &self.x / s2))?;
+            let term = |dw: &DMatrix<f64>, du: &DVector<f64>| {
+                su.dot(du) - 0.5 * su.dot(&(dw * &su)) - 0.5 * (&s * dw).trace()
+            };
+            for (k, dq) in derivatives()?.iter().enumerate() {
+                let dw = m.transpose() * (dq * &m);
+                let du = m.transpose() * (dq * &core.field_mean);
+                g[k] += term(&dw, &du);
+            }
+            let last = g.len() - 1;
+            let dw = -(z.transpose() * &z) * s2;
+            let du = -(z.transpose() * e);
+            g[last] += term(&dw, &du);
+        }
+        core.beta = &core.beta + &su;
+        core.beta_covariance = s;
+        Ok(())
+    }
+
+    /// Log-likelihood at `p` with the coefficients treated as `coefficients` says, and its
+    /// gradient in $(\log\rho, \log\sigma, \log s^2)$ when `gradient` is true. With
+    /// [`Coefficients::Gaussian`], [`Evaluation::beta`] and [`Evaluation::beta_covariance`] are
+    /// the coefficients' posterior mean and covariance.
+    ///
+    /// # Errors
+    /// As [`GeostatModel::evaluate`], and a prior mean of the wrong length or a non-positive
+    /// prior variance.
+    pub fn evaluate_with(
+        &self,
+        p: &Params,
+        coefficients: &Coefficients,
+        gradient: bool,
+    ) -> Result<Evaluation> {
+        if let Coefficients::Gaussian { mean, variance } = coefficients {
+            uqforge_core::validate::len(
+                "prior mean of the coefficients",
+                self.x.ncols(),
+                mean.len(),
+            )?;
+            uqforge_core::validate::finite("prior mean of the coefficients", mean.as_slice())?;
+            uqforge_core::validate::positive("prior variance of the coefficients", *variance)?;
+        }
+        let field = self.matern(p)?;
+        let factors = self.factors(p)?;
+        let derivatives = || self.stationary_derivatives(&field, &factors.q);
+        let core =
+            self.evaluate_factors_with(&factors, gradient.then_some(&derivatives), coefficients)?;
+        Ok(Evaluation {
+            params: *p,
+            log_likelihood: core.log_likelihood,
+            gradient: core.gradient.map(|g| [g[0], g[1], g[2]]),
+            beta: core.beta,
+            beta_covariance: core.beta_covariance,
+            field_mean: core.field_mean,
         })
+    }
+
+    /// $\partial Q / \partial\log\rho = -\partial Q / \partial\log\kappa + 2\nu Q$ and
+    /// $\partial Q / \partial\log\sigma = -2Q$.
+    fn stationary_derivatives(
+        &self,
+        field: &Matern,
+        q: &CscMatrix<f64>,
+    ) -> Result<Vec<CscMatrix<f64>>> {
+        let nu = field.nu();
+        let dq_kappa = self.spde.precision_dlog_kappa(field)?;
+        let mut dq_range = q.clone();
+        for (v, k) in dq_range.values_mut().iter_mut().zip(dq_kappa.values()) {
+            *v = 2.0 * nu * *v - k;
+        }
+        let mut dq_sigma = q.clone();
+        for v in dq_sigma.values_mut() {
+            *v *= -2.0;
+        }
+        Ok(vec![dq_range, dq_sigma])
     }
 
     /// The prior and posterior factorisations at `p`.
@@ -454,6 +586,79 @@ mod tests {
                 g[k]
             );
         }
+    }
+
+    #[test]
+    fn gaussian_coefficients_give_the_dense_marginal_likelihood_and_its_gradient() {
+        let (m, _, _) = model();
+        let b0 = DVector::from_row_slice(&[0.5, -1.0]);
+        let coef = Coefficients::Gaussian {
+            mean: b0.clone(),
+            variance: 2.5,
+        };
+        let p = Params {
+            range: 0.35,
+            sigma: 0.9,
+            noise_sd: 0.25,
+        };
+        // Dense: y ~ N(X b0, A Q^-1 A' + s^2 I + v X X').
+        let q = dense(&m.spde.precision(&m.matern(&p).unwrap()).unwrap());
+        let a = dense(&m.a);
+        let n = m.n_obs();
+        let v = &a * q.try_inverse().unwrap() * a.transpose()
+            + DMatrix::identity(n, n) * p.noise_sd.powi(2)
+            + &m.x * m.x.transpose() * 2.5;
+        let vc = v.cholesky().unwrap();
+        let r = &m.y - &m.x * &b0;
+        let logdet: f64 = 2.0 * vc.l().diagonal().map(f64::ln).sum();
+        let want =
+            -0.5 * (n as f64 * (2.0 * std::f64::consts::PI).ln() + logdet + r.dot(&vc.solve(&r)));
+        let e = m.evaluate_with(&p, &coef, true).unwrap();
+        assert!(
+            (e.log_likelihood - want).abs() < 1e-10 * want.abs(),
+            "{} vs {want}",
+            e.log_likelihood
+        );
+        // Posterior mean of beta: b0 + v X' (V + v X X')^{-1} r.
+        let post_beta = &b0 + m.x.transpose() * vc.solve(&r) * 2.5;
+        assert!((&e.beta - post_beta).abs().max() < 1e-9);
+        // Gradient against central differences.
+        let g = e.gradient.unwrap();
+        let base = [p.range.ln(), p.sigma.ln(), (p.noise_sd * p.noise_sd).ln()];
+        let at = |t: [f64; 3]| Params {
+            range: t[0].exp(),
+            sigma: t[1].exp(),
+            noise_sd: (0.5 * t[2]).exp(),
+        };
+        let h = 1e-5;
+        for k in 0..3 {
+            let (mut up, mut down) = (base, base);
+            up[k] += h;
+            down[k] -= h;
+            let fd = (m
+                .evaluate_with(&at(up), &coef, false)
+                .unwrap()
+                .log_likelihood
+                - m.evaluate_with(&at(down), &coef, false)
+                    .unwrap()
+                    .log_likelihood)
+                / (2.0 * h);
+            assert!(
+                (g[k] - fd).abs() < 1e-6 * fd.abs().max(1.0),
+                "component {k}: {} vs {fd}",
+                g[k]
+            );
+        }
+        let bad = Coefficients::Gaussian {
+            mean: DVector::zeros(1),
+            variance: 1.0,
+        };
+        assert!(m.evaluate_with(&p, &bad, false).is_err());
+        let bad = Coefficients::Gaussian {
+            mean: b0,
+            variance: 0.0,
+        };
+        assert!(m.evaluate_with(&p, &bad, false).is_err());
     }
 
     #[test]
