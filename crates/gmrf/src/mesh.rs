@@ -223,6 +223,15 @@ impl Mesh {
     pub fn observation_matrix(&self, points: &DMatrix<f64>) -> Result<CscMatrix<f64>> {
         uqforge_core::validate::len("point coordinates (columns)", 2, points.ncols())?;
         let n = points.nrows();
+        // A deserialised mesh has no locator: build one for all the points, not one per point.
+        let built;
+        let locator = match &self.locator {
+            Some(l) => l,
+            None => {
+                built = Locator::build(&self.nodes, &self.triangles);
+                &built
+            }
+        };
         let mut coo = CooMatrix::new(n, self.nodes.len());
         let mut outside = Vec::new();
         for k in 0..n {
@@ -234,7 +243,7 @@ impl Mesh {
                     value: v,
                 });
             }
-            match self.locate(p) {
+            match locator.locate(self, p) {
                 Some((t, w)) => {
                     for (&node, &weight) in self.triangles[t].iter().zip(&w) {
                         if weight != 0.0 {
@@ -417,6 +426,19 @@ mod tests {
             mesh.observation_matrix(&nan),
             Err(Error::NonFinite { .. })
         ));
+    }
+
+    #[test]
+    fn a_deserialised_mesh_locates_points() {
+        let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 4, 4).unwrap();
+        let text = serde_json::to_string(&mesh).unwrap();
+        let back: Mesh = serde_json::from_str(&text).unwrap();
+        let pts = DMatrix::from_row_slice(2, 2, &[0.3, 0.7, 0.9, 0.05]);
+        let (a, b) = (
+            mesh.observation_matrix(&pts).unwrap(),
+            back.observation_matrix(&pts).unwrap(),
+        );
+        assert_eq!(a, b);
     }
 
     #[test]
