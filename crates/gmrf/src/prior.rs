@@ -33,8 +33,10 @@
 //! let prior = PcPrior::new(0.1, 0.05, 3.0, 0.01)?;
 //! // The distribution function of the range at rho_0 is p_rho.
 //! assert!((prior.range_cdf(0.1) - 0.05).abs() < 1e-15);
-//! let (value, gradient) = prior.log_density(0.3, 1.0);
-//! assert!(value.is_finite() && gradient[0] > 0.0);
+//! // The density of log(range) peaks at range = lambda_rho = -log(0.05) 0.1 = 0.30.
+//! let (value, gradient) = prior.log_density(0.2, 1.0);
+//! assert!(value.is_finite());
+//! assert!((gradient[0] - (prior.lambda_range() / 0.2 - 1.0)).abs() < 1e-15 && gradient[0] > 0.0);
 //! # Ok::<(), uqforge_core::Error>(())
 //! ```
 //!
