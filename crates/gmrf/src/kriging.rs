@@ -164,10 +164,7 @@ mod tests {
         let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 6, 7).unwrap();
         let spde = SpdeOperator::new(&Fem::assemble(&mesh).unwrap(), 2).unwrap();
         let n = 17;
-        let locs = DMatrix::from_fn(n, 2, |i, k| {
-            let t = (i as f64 + 0.5) / n as f64;
-            if k == 0 { t } else { (5.3 * t).fract() }
-        });
+        let locs = crate::testing::wrapped_line(n, 5.3);
         let x = DMatrix::from_fn(n, 2, |i, k| if k == 0 { 1.0 } else { locs[(i, 1)] });
         let y = DVector::from_fn(n, |i, _| (i as f64).cos() + locs[(i, 1)]);
         let a = mesh.observation_matrix(&locs).unwrap();

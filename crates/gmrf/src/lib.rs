@@ -15,6 +15,8 @@ pub mod prior;
 pub mod selinv;
 pub mod simulate;
 mod sparse;
+#[cfg(test)]
+mod testing;
 
 pub use factor::{Cholesky, SymbolicCholesky};
 pub use fem::Fem;

@@ -131,7 +131,7 @@ pub enum Coefficients {
     },
 }
 
-/// What [`GeostatModel::evaluate_factors`] returns.
+/// What [`GeostatModel::evaluate_factors_with`] returns.
 pub(crate) struct Core {
     pub(crate) log_likelihood: f64,
     pub(crate) gradient: Option<Vec<f64>>,
@@ -251,16 +251,7 @@ impl GeostatModel {
 
     /// Log-likelihood at factorised $Q$ and $Q_p$, and its gradient with respect to the
     /// parameters whose $\partial Q / \partial\theta_k$ `derivatives` returns, followed by the
-    /// derivative in $\log s^2$.
-    pub(crate) fn evaluate_factors(
-        &self,
-        f: &Factors,
-        derivatives: Option<&dyn Fn() -> Result<Vec<CscMatrix<f64>>>>,
-    ) -> Result<Core> {
-        self.evaluate_factors_with(f, derivatives, &Coefficients::Profiled)
-    }
-
-    /// [`GeostatModel::evaluate_factors`] with the coefficients profiled or Gaussian.
+    /// derivative in $\log s^2$, with the coefficients profiled or Gaussian.
     pub(crate) fn evaluate_factors_with(
         &self,
         f: &Factors,
@@ -508,10 +499,7 @@ mod tests {
         let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 7, 6).unwrap();
         let spde = SpdeOperator::new(&Fem::assemble(&mesh).unwrap(), 2).unwrap();
         let n = 23;
-        let locs = DMatrix::from_fn(n, 2, |i, k| {
-            let t = (i as f64 + 0.5) / n as f64;
-            if k == 0 { t } else { (7.3 * t).fract() }
-        });
+        let locs = crate::testing::wrapped_line(n, 7.3);
         let a = mesh.observation_matrix(&locs).unwrap();
         let y = DVector::from_fn(n, |i, _| 1.0 + (i as f64 * 1.3).sin() + 0.2 * locs[(i, 0)]);
         let x = DMatrix::from_fn(n, 2, |i, k| if k == 0 { 1.0 } else { locs[(i, 0)] });

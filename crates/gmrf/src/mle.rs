@@ -311,10 +311,7 @@ mod tests {
             .unwrap();
         let x = chol.sample(1, 3).unwrap();
         let n = 300;
-        let locs = DMatrix::from_fn(n, 2, |i, k| {
-            let t = (i as f64 + 0.5) / n as f64;
-            if k == 0 { t } else { (11.7 * t).fract() }
-        });
+        let locs = crate::testing::wrapped_line(n, 11.7);
         let a = mesh.observation_matrix(&locs).unwrap();
         let mut rng = uqforge_core::rng::rng_from_seed(4);
         let y = &a * x.column(0)
@@ -354,10 +351,7 @@ mod tests {
         let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 12, 12).unwrap();
         let spde = SpdeOperator::new(&Fem::assemble(&mesh).unwrap(), 2).unwrap();
         let n = 60;
-        let locs = DMatrix::from_fn(n, 2, |i, k| {
-            let t = (i as f64 + 0.5) / n as f64;
-            if k == 0 { t } else { (7.7 * t).fract() }
-        });
+        let locs = crate::testing::wrapped_line(n, 7.7);
         let y = DVector::from_fn(n, |i, _| {
             (3.0 * locs[(i, 0)]).sin() + 0.3 * (i as f64 * 2.1).cos()
         });

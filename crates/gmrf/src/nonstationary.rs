@@ -51,7 +51,7 @@ use nalgebra::{DMatrix, DVector};
 use nalgebra_sparse::CscMatrix;
 use uqforge_core::{Error, Result};
 
-use crate::likelihood::{Core, GeostatModel};
+use crate::likelihood::{Coefficients, Core, GeostatModel};
 use crate::matern::SpdeOperator;
 use crate::optim::Objective;
 use crate::sparse::on_pattern;
@@ -333,7 +333,11 @@ impl GeostatModel {
             beta,
             field_mean,
             ..
-        } = self.evaluate_factors(&factors, gradient.then_some(&derivatives))?;
+        } = self.evaluate_factors_with(
+            &factors,
+            gradient.then_some(&derivatives),
+            &Coefficients::Profiled,
+        )?;
         Ok(NonStationaryEvaluation {
             log_likelihood,
             gradient,
@@ -423,10 +427,7 @@ mod tests {
             }
             // Likelihood gradient in (theta_tau, theta_kappa, log s^2).
             let n = 15;
-            let locs = DMatrix::from_fn(n, 2, |i, k| {
-                let t = (i as f64 + 0.5) / n as f64;
-                if k == 0 { t } else { (3.7 * t).fract() }
-            });
+            let locs = crate::testing::wrapped_line(n, 3.7);
             let y = DVector::from_fn(n, |i, _| (i as f64 * 0.9).sin());
             let model = GeostatModel::new(
                 &spde,
