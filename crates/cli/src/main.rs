@@ -45,6 +45,8 @@ enum Command {
     Depth(commands::depth::Args),
     /// Matérn SPDE fields on triangle meshes: maximum-likelihood fit, kriging, simulation.
     Gmrf(commands::gmrf::Args),
+    /// Physics-informed neural networks: Burgers' equation, forward and inverse.
+    Pinn(commands::pinn::Args),
 }
 
 /// Exit status of every failure.
@@ -89,6 +91,7 @@ fn run() -> Result<ExitCode, String> {
         Command::CenterOutward(args) => commands::center_outward::run(&args),
         Command::Depth(args) => commands::depth::run(&args),
         Command::Gmrf(args) => commands::gmrf::run(&args),
+        Command::Pinn(args) => commands::pinn::run(&args),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

@@ -7,4 +7,5 @@ pub(crate) mod depth;
 pub(crate) mod describe;
 pub(crate) mod gmrf;
 pub(crate) mod ot;
+pub(crate) mod pinn;
 pub(crate) mod sobol;

@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+
+pub mod activation;
+pub mod burgers;
+pub mod jets;
+pub mod loss;
+pub mod mlp;
+pub mod sampling;
+pub mod train;
+
+pub use jets::{JetSpec, JetTape};
+pub use loss::{Problem, Residual, Term, Unknown};
+pub use mlp::{Activation, Mlp};
