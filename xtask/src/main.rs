@@ -34,6 +34,7 @@ pub(crate) fn registry() -> Vec<uqforge_core::bench::Suite> {
     suites.extend(uqforge_transport::bench::suites());
     suites.extend(uqforge_depth::bench::suites());
     suites.extend(uqforge_gmrf::bench::suites());
+    suites.extend(uqforge_pinn::bench::suites());
     suites
 }
 

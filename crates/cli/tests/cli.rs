@@ -1010,3 +1010,51 @@ fn gmrf_refuses_bad_input_in_one_line() {
         assert!(msg.contains(needle), "`{line}`: {msg}");
     }
 }
+
+#[test]
+fn pinn_burgers_follows_the_json_contract() {
+    // A small, fast version of Raissi et al.'s inverse problem: the contract keys, not accuracy
+    // (crates/pinn tests and `cargo xtask bench --suite pinn` check that).
+    let small = "--points 100 --layers 8,8 --adam-steps 50 --lbfgs-steps 50 --seed 3";
+    let v = json(&run(&format!("pinn burgers --mode inverse {small}")));
+    for key in [
+        "lambda1",
+        "lambda2",
+        "relative_l2",
+        "loss",
+        "seconds",
+        "seed",
+    ] {
+        assert!(v.get(key).is_some(), "{key} missing in {v}");
+    }
+    assert!(v["lambda2"].as_f64().unwrap() > 0.0 && v["seconds"].as_f64().unwrap() > 0.0);
+    // Reproducible: the same seed gives the same estimates.
+    let again = json(&run(&format!("pinn burgers --mode inverse {small}")));
+    assert_eq!(v["lambda1"], again["lambda1"]);
+    let f = json(&run(&format!("pinn burgers --mode forward {small}")));
+    assert!(
+        f.get("lambda1").is_none() && f["relative_l2"].as_f64().unwrap() < 1.0,
+        "{f}"
+    );
+}
+
+#[test]
+fn pinn_refuses_bad_input_in_one_line() {
+    for (line, needle) in [
+        ("pinn burgers --mode sideways", "`mode`"),
+        (
+            "pinn burgers --mode forward --points 0",
+            "at least one point",
+        ),
+        ("pinn burgers --mode inverse --layers 10,x", "--layers"),
+        ("pinn burgers --mode inverse --noise -1", "noise"),
+        (
+            "pinn burgers --mode forward --noise 0.1",
+            "inverse mode only",
+        ),
+        ("pinn burgers --mode inverse --layers 0", "zero"),
+    ] {
+        let err = failure(&run(line));
+        assert!(err.contains(needle), "{line}: {err}");
+    }
+}

@@ -38,7 +38,7 @@
 //! adjoints of the previous layer are $\bar A = W^\top \bar Z$. The cost is about three times
 //! the forward pass, and no graph is stored: the tape holds each layer's jets and $\sigma'$.
 //!
-//! $\sigma''$ and $\sigma'''$ are recovered from $(\sigma, \sigma')$ ([`Activation`]), so the
+//! $\sigma''$ and $\sigma'''$ are recovered from $(\sigma, \sigma')$ ([`crate::Activation`]), so the
 //! reverse pass evaluates no transcendental function.
 //!
 //! ```

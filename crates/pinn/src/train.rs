@@ -104,8 +104,10 @@ pub struct TrainOptions {
     pub adam: Adam,
     /// The L-BFGS phase.
     pub lbfgs: Lbfgs,
-    /// Record the loss every this many steps or iterations (0: every 100).
+    /// Record the loss every this many steps or loss evaluations (0: every 100).
     pub record_every: usize,
+    /// Keep the parameters in every record (checkpoints, accuracy-against-time curves).
+    pub keep_parameters: bool,
 }
 
 /// A point of the loss history.
@@ -119,6 +121,11 @@ pub struct Record {
     pub loss: f64,
     /// The unknown coefficients (natural scale).
     pub coefficients: Vec<f64>,
+    /// Wall-clock seconds since training started.
+    pub seconds: f64,
+    /// The network's parameters then, followed by the internal coefficients $\eta$ (empty
+    /// unless [`TrainOptions::keep_parameters`]).
+    pub parameters: Vec<f64>,
 }
 
 /// The outcome of [`train`]; the trained weights are in the network passed to it.
@@ -168,6 +175,7 @@ pub fn train(
     } else {
         options.record_every
     };
+    let start = std::time::Instant::now();
     let mut ws = problem.workspace(net)?;
     let (np, nc) = (net.n_params(), problem.unknowns().len());
     let mut params: Vec<f64> = net
@@ -208,6 +216,12 @@ pub fn train(
                 step,
                 loss: loss.total,
                 coefficients: natural(&params),
+                seconds: start.elapsed().as_secs_f64(),
+                parameters: if options.keep_parameters {
+                    params.clone()
+                } else {
+                    Vec::new()
+                },
             });
             progress.message(&format!("adam step {step}: loss {:.6e}", loss.total));
         }
@@ -243,6 +257,8 @@ pub fn train(
             evaluations: Mutex::new(0),
             history: Mutex::new(Vec::new()),
             every,
+            keep: options.keep_parameters,
+            start,
         };
         let solver = LBFGS::new(MoreThuenteLineSearch::new(), options.lbfgs.memory)
             .with_tolerance_grad(options.lbfgs.gradient_tolerance)
@@ -310,6 +326,8 @@ struct Objective<'a> {
     evaluations: Mutex<usize>,
     history: Mutex<Vec<Record>>,
     every: usize,
+    keep: bool,
+    start: std::time::Instant,
 }
 
 impl Objective<'_> {
@@ -358,6 +376,8 @@ impl Objective<'_> {
                 step: n,
                 loss: loss.total,
                 coefficients,
+                seconds: self.start.elapsed().as_secs_f64(),
+                parameters: if self.keep { p.to_vec() } else { Vec::new() },
             };
             self.history.lock().map_err(|_| poisoned())?.push(record);
         }
