@@ -138,6 +138,40 @@ pub(crate) fn forward_layer(
     slope: &mut [f64],
     d2: &mut [f64],
 ) {
+    struct Op<'a, 'b> {
+        act: Activation,
+        shape: &'a LayerShape<'b>,
+        z: &'a [f64],
+        a: &'a mut [f64],
+        slope: &'a mut [f64],
+        d2: &'a mut [f64],
+    }
+    impl pulp::WithSimd for Op<'_, '_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            forward_layer_body(self.act, self.shape, self.z, self.a, self.slope, self.d2);
+        }
+    }
+    pulp::Arch::new().dispatch(Op {
+        act,
+        shape,
+        z,
+        a,
+        slope,
+        d2,
+    });
+}
+
+#[inline(always)]
+fn forward_layer_body(
+    act: Activation,
+    shape: &LayerShape<'_>,
+    z: &[f64],
+    a: &mut [f64],
+    slope: &mut [f64],
+    d2: &mut [f64],
+) {
     let m = shape.m;
     for b in 0..shape.batch {
         let v0 = shape.at(0, b);
@@ -186,6 +220,56 @@ pub(crate) fn forward_layer(
 /// ([`crate::jets`] module docs); `scratch` holds `3 m` numbers.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward_layer(
+    act: Activation,
+    shape: &LayerShape<'_>,
+    z: &[f64],
+    a: &[f64],
+    slope: &[f64],
+    a_bar: &[f64],
+    z_bar: &mut [f64],
+    scratch: &mut [f64],
+) {
+    struct Op<'a, 'b> {
+        act: Activation,
+        shape: &'a LayerShape<'b>,
+        z: &'a [f64],
+        a: &'a [f64],
+        slope: &'a [f64],
+        a_bar: &'a [f64],
+        z_bar: &'a mut [f64],
+        scratch: &'a mut [f64],
+    }
+    impl pulp::WithSimd for Op<'_, '_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            backward_layer_body(
+                self.act,
+                self.shape,
+                self.z,
+                self.a,
+                self.slope,
+                self.a_bar,
+                self.z_bar,
+                self.scratch,
+            );
+        }
+    }
+    pulp::Arch::new().dispatch(Op {
+        act,
+        shape,
+        z,
+        a,
+        slope,
+        a_bar,
+        z_bar,
+        scratch,
+    });
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn backward_layer_body(
     act: Activation,
     shape: &LayerShape<'_>,
     z: &[f64],
