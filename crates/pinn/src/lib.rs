@@ -3,6 +3,7 @@
 pub mod activation;
 pub mod bench;
 pub mod burgers;
+pub mod diffusion;
 pub mod jets;
 pub mod loss;
 pub mod mlp;
