@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod activation;
+pub mod adaptive;
 pub mod bench;
 pub mod burgers;
 pub mod diffusion;

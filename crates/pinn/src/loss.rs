@@ -378,6 +378,22 @@ impl Problem {
         &self.unknowns
     }
 
+    /// The same problem with the unknowns starting at `values` (natural scale): to continue
+    /// training from estimates.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] for one value per unknown missing,
+    /// [`Error::InvalidParameter`] for a non-finite value, or a non-positive one for a positive
+    /// unknown.
+    pub fn with_unknowns_at(&self, values: &[f64]) -> Result<Problem> {
+        validate::len("unknown coefficients", self.unknowns.len(), values.len())?;
+        let mut unknowns = self.unknowns.clone();
+        for (u, &v) in unknowns.iter_mut().zip(values) {
+            u.initial = v;
+        }
+        Problem::new(self.terms.clone(), unknowns)
+    }
+
     /// The internal starting values $\eta_0$ of the unknowns.
     pub fn initial_internal(&self) -> Vec<f64> {
         self.unknowns
@@ -422,6 +438,7 @@ impl Problem {
                     d_coefficients: vec![0.0; e * c],
                     x: vec![0.0; n],
                     target: vec![0.0; term.targets.ncols()],
+                    per_point: Vec::new(),
                 });
             }
         }
@@ -429,6 +446,11 @@ impl Problem {
             chunks,
             sizes: net.sizes().to_vec(),
         })
+    }
+
+    /// The terms' weights $w_t$, in order.
+    pub fn weights(&self) -> Vec<f64> {
+        self.terms.iter().map(|t| t.weight).collect()
     }
 
     /// The loss at $(\theta, \eta)$, and its gradient when `gradient = Some((d_theta,
@@ -444,33 +466,38 @@ impl Problem {
         ws: &mut Workspace,
         gradient: Option<(&mut [f64], &mut [f64])>,
     ) -> Result<LossValue> {
-        validate::len("unknown coefficients", self.unknowns.len(), eta.len())?;
-        if ws.sizes != net.sizes() {
-            return Err(Error::invalid_parameter(
-                "workspace",
-                "was built for another network",
-            ));
-        }
-        let lambda: Vec<f64> = self
-            .unknowns
-            .iter()
-            .zip(eta)
-            .map(|(u, &e)| u.to_natural(e))
-            .collect();
+        self.evaluate_weighted(net, eta, &self.weights(), ws, gradient)
+    }
+
+    /// [`Problem::evaluate`] with the terms' weights replaced by `weights` (adaptive weights).
+    ///
+    /// # Errors
+    /// As [`Problem::evaluate`], and [`Error::DimensionMismatch`] for one weight per term
+    /// missing.
+    pub fn evaluate_weighted(
+        &self,
+        net: &Mlp,
+        eta: &[f64],
+        weights: &[f64],
+        ws: &mut Workspace,
+        gradient: Option<(&mut [f64], &mut [f64])>,
+    ) -> Result<LossValue> {
+        let lambda = self.check(net, eta, ws)?;
+        validate::len("loss term weights", self.terms.len(), weights.len())?;
         let want_gradient = gradient.is_some();
         ws.chunks.par_iter_mut().try_for_each(|chunk| {
             let term = &self.terms[chunk.term];
-            chunk.run(net, term, &lambda, want_gradient)
+            chunk.run(
+                net,
+                term,
+                weights[chunk.term],
+                &lambda,
+                want_gradient,
+                false,
+            )
         })?;
-        let mut terms = vec![0.0; self.terms.len()];
-        for chunk in &ws.chunks {
-            terms[chunk.term] += chunk.sum_squares;
-        }
-        let mut total = 0.0;
-        for (value, term) in terms.iter_mut().zip(&self.terms) {
-            *value /= term.points.nrows() as f64;
-            total += term.weight * *value;
-        }
+        let terms = self.mean_squares(ws);
+        let total = terms.iter().zip(weights).map(|(v, w)| v * w).sum();
         if let Some((d_theta, d_eta)) = gradient {
             validate::len("network gradient", net.n_params(), d_theta.len())?;
             validate::len("coefficient gradient", eta.len(), d_eta.len())?;
@@ -491,6 +518,151 @@ impl Problem {
             }
         }
         Ok(LossValue { total, terms })
+    }
+
+    /// The gradient in the network's weights of every term's unweighted mean squared residual,
+    /// one vector per term (what adaptive loss weights compare).
+    ///
+    /// # Errors
+    /// As [`Problem::evaluate`].
+    pub fn term_gradients(
+        &self,
+        net: &Mlp,
+        eta: &[f64],
+        ws: &mut Workspace,
+    ) -> Result<Vec<Vec<f64>>> {
+        let lambda = self.check(net, eta, ws)?;
+        ws.chunks.par_iter_mut().try_for_each(|chunk| {
+            let term = &self.terms[chunk.term];
+            chunk.run(net, term, 1.0, &lambda, true, false)
+        })?;
+        let mut out = vec![vec![0.0; net.n_params()]; self.terms.len()];
+        for chunk in &ws.chunks {
+            for (g, &v) in out[chunk.term].iter_mut().zip(&chunk.gradient) {
+                *g += v;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The squared residual $\sum_e r_e^2$ of term `term` at each of `points` (rows), for
+    /// residual-based refinement. Terms with targets (data) have no residual away from their
+    /// points.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a term index out of range or a term with targets,
+    /// and the errors of [`Term::new`] and [`Problem::evaluate`].
+    pub fn pointwise_residuals(
+        &self,
+        net: &Mlp,
+        eta: &[f64],
+        term: usize,
+        points: DMatrix<f64>,
+    ) -> Result<Vec<f64>> {
+        let source = self.terms.get(term).ok_or_else(|| {
+            Error::invalid_parameter(
+                "term",
+                format!("index {term} beyond the {} terms", self.terms.len()),
+            )
+        })?;
+        if source.targets.ncols() > 0 {
+            return Err(Error::invalid_parameter(
+                "term",
+                format!(
+                    "`{}` has targets, so no residual at new points",
+                    source.name
+                ),
+            ));
+        }
+        let probe = Problem {
+            terms: vec![
+                Term {
+                    points,
+                    weight: 1.0,
+                    ..source.clone()
+                }
+                .with_targets_unchecked(),
+            ],
+            unknowns: self.unknowns.clone(),
+        };
+        let mut ws = probe.workspace(net)?;
+        let lambda = probe.check(net, eta, &ws)?;
+        ws.chunks.par_iter_mut().try_for_each(|chunk| {
+            let term = &probe.terms[chunk.term];
+            chunk.run(net, term, 1.0, &lambda, false, true)
+        })?;
+        Ok(ws
+            .chunks
+            .iter()
+            .flat_map(|c| c.per_point.iter().copied())
+            .collect())
+    }
+
+    /// The same problem with `points` (rows) appended to term `term` (which must have no
+    /// targets).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a term index out of range or a term with targets,
+    /// [`Error::DimensionMismatch`] or [`Error::NonFinite`] for bad points.
+    pub fn with_points_added(&self, term: usize, points: &DMatrix<f64>) -> Result<Problem> {
+        let mut out = self.clone();
+        let t = out.terms.get_mut(term).ok_or_else(|| {
+            Error::invalid_parameter("term", format!("index {term} out of range"))
+        })?;
+        if t.targets.ncols() > 0 {
+            return Err(Error::invalid_parameter(
+                "term",
+                format!("`{}` has targets", t.name),
+            ));
+        }
+        validate::len(
+            "columns of the added points",
+            t.points.ncols(),
+            points.ncols(),
+        )?;
+        validate::finite("added points", points.as_slice())?;
+        let (old, new) = (t.points.nrows(), points.nrows());
+        let mut joined = DMatrix::zeros(old + new, t.points.ncols());
+        joined.rows_mut(0, old).copy_from(&t.points);
+        joined.rows_mut(old, new).copy_from(points);
+        t.points = joined;
+        t.targets = DMatrix::zeros(old + new, 0);
+        Ok(out)
+    }
+
+    fn check(&self, net: &Mlp, eta: &[f64], ws: &Workspace) -> Result<Vec<f64>> {
+        validate::len("unknown coefficients", self.unknowns.len(), eta.len())?;
+        if ws.sizes != net.sizes() {
+            return Err(Error::invalid_parameter(
+                "workspace",
+                "was built for another network",
+            ));
+        }
+        Ok(self
+            .unknowns
+            .iter()
+            .zip(eta)
+            .map(|(u, &e)| u.to_natural(e))
+            .collect())
+    }
+
+    fn mean_squares(&self, ws: &Workspace) -> Vec<f64> {
+        let mut terms = vec![0.0; self.terms.len()];
+        for chunk in &ws.chunks {
+            terms[chunk.term] += chunk.sum_squares;
+        }
+        for (value, term) in terms.iter_mut().zip(&self.terms) {
+            *value /= term.points.nrows() as f64;
+        }
+        terms
+    }
+}
+
+impl Term {
+    /// Resets the targets to none, keeping the rows in step with the points.
+    fn with_targets_unchecked(mut self) -> Self {
+        self.targets = DMatrix::zeros(self.points.nrows(), 0);
+        self
     }
 }
 
@@ -517,15 +689,25 @@ struct Chunk {
     d_coefficients: Vec<f64>,
     x: Vec<f64>,
     target: Vec<f64>,
+    per_point: Vec<f64>,
 }
 
 impl Chunk {
-    fn run(&mut self, net: &Mlp, term: &Term, lambda: &[f64], want_gradient: bool) -> Result<()> {
+    fn run(
+        &mut self,
+        net: &Mlp,
+        term: &Term,
+        weight: f64,
+        lambda: &[f64],
+        want_gradient: bool,
+        keep_per_point: bool,
+    ) -> Result<()> {
         self.tape.forward(net, &self.points)?;
         let k = net.output_dim();
         let parts = self.spec.parts();
         let batch = self.points.nrows();
-        let scale = 2.0 * term.weight / term.points.nrows() as f64;
+        let scale = 2.0 * weight / term.points.nrows() as f64;
+        self.per_point.clear();
         self.sum_squares = 0.0;
         self.coefficient_gradient.fill(0.0);
         let (jets_out, adjoint) = self.tape.output_and_adjoint();
@@ -558,7 +740,11 @@ impl Chunk {
                 outputs: k,
             };
             term.residual.eval(&at, lambda, &mut out);
-            self.sum_squares += self.residual.iter().map(|r| r * r).sum::<f64>();
+            let squares = self.residual.iter().map(|r| r * r).sum::<f64>();
+            self.sum_squares += squares;
+            if keep_per_point {
+                self.per_point.push(squares);
+            }
             if want_gradient {
                 let per_eq = k * parts;
                 for (e, &r) in self.residual.iter().enumerate() {

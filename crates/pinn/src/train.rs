@@ -108,6 +108,29 @@ pub struct TrainOptions {
     pub record_every: usize,
     /// Keep the parameters in every record (checkpoints, accuracy-against-time curves).
     pub keep_parameters: bool,
+    /// Adaptive loss weights during Adam (`None`: the terms' own weights throughout).
+    pub annealing: Option<Annealing>,
+}
+
+/// Adaptive loss weights by gradient statistics ("learning-rate annealing", Wang, Teng and
+/// Perdikaris, SIAM J. Sci. Comput. 43:A3055, 2021).
+///
+/// Every [`Annealing::every`] Adam steps, with $g_t = \nabla_\theta \mathcal{L}_t$ the
+/// gradient of term $t$'s unweighted mean squared residual and $r$ the reference term,
+/// $$
+/// \hat w_t = \frac{\max_j |g_{r,j}|}{\operatorname{mean}_j |g_{t,j}|},\qquad
+/// w_t \leftarrow (1 - \alpha) w_t + \alpha \hat w_t \quad (t \ne r),
+/// $$
+/// so that no term's gradient is drowned by the reference's (typically the PDE residual,
+/// whose gradient dominates at initialisation). L-BFGS then uses the last weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Annealing {
+    /// Update period in Adam steps.
+    pub every: usize,
+    /// Smoothing $\alpha \in (0, 1]$.
+    pub alpha: f64,
+    /// Index of the reference term (its weight stays fixed).
+    pub reference: usize,
 }
 
 /// A point of the loss history.
@@ -147,6 +170,8 @@ pub struct Training {
     pub lbfgs_termination: String,
     /// The recorded losses.
     pub history: Vec<Record>,
+    /// The loss weights at the end (changed by [`TrainOptions::annealing`]).
+    pub weights: Vec<f64>,
 }
 
 /// Trains `net` (in place) and the problem's unknowns; see the [module docs](self).
@@ -176,6 +201,17 @@ pub fn train(
         options.record_every
     };
     let start = std::time::Instant::now();
+    let mut weights = problem.weights();
+    if let Some(a) = &options.annealing {
+        validate::at_least("annealing period", a.every, 1)?;
+        validate::in_range("annealing alpha", a.alpha, f64::MIN_POSITIVE, 1.0)?;
+        if a.reference >= weights.len() {
+            return Err(Error::invalid_parameter(
+                "annealing reference",
+                format!("term {} of {}", a.reference, weights.len()),
+            ));
+        }
+    }
     let mut ws = problem.workspace(net)?;
     let (np, nc) = (net.n_params(), problem.unknowns().len());
     let mut params: Vec<f64> = net
@@ -205,7 +241,8 @@ pub fn train(
         net.set_params(&params[..np])
             .map_err(|_| diverged("Adam", step - 1))?;
         let (gt, gc) = grad.split_at_mut(np);
-        let loss = problem.evaluate(net, &params[np..], &mut ws, Some((gt, gc)))?;
+        let loss =
+            problem.evaluate_weighted(net, &params[np..], &weights, &mut ws, Some((gt, gc)))?;
         evaluations += 1;
         if !loss.total.is_finite() || grad.iter().any(|g| !g.is_finite()) {
             return Err(diverged("Adam", step));
@@ -224,6 +261,15 @@ pub fn train(
                 },
             });
             progress.message(&format!("adam step {step}: loss {:.6e}", loss.total));
+        }
+        if let Some(a) = &options.annealing
+            && step % a.every == 0
+        {
+            anneal(
+                a,
+                &problem.term_gradients(net, &params[np..], &mut ws)?,
+                &mut weights,
+            );
         }
         let rate = adam.learning_rate * adam.decay_rate.powf(step as f64 / adam.decay_steps as f64);
         let (c1, c2) = (
@@ -249,6 +295,7 @@ pub fn train(
         progress.start("lbfgs", options.lbfgs.iterations as u64);
         let objective = Objective {
             problem,
+            weights: weights.clone(),
             net: Mutex::new(net.clone()),
             ws: Mutex::new(&mut ws),
             np,
@@ -287,7 +334,7 @@ pub fn train(
         progress.finish();
     }
     net.set_params(&params[..np])?;
-    let loss = problem.evaluate(net, &params[np..], &mut ws, None)?;
+    let loss = problem.evaluate_weighted(net, &params[np..], &weights, &mut ws, None)?;
     if !loss.total.is_finite() {
         return Err(diverged("the final evaluation", 0));
     }
@@ -300,7 +347,21 @@ pub fn train(
         evaluations,
         lbfgs_termination: termination,
         history,
+        weights,
     })
+}
+
+/// One update of the adaptive weights ([`Annealing`]).
+fn anneal(a: &Annealing, gradients: &[Vec<f64>], weights: &mut [f64]) {
+    let top = gradients[a.reference]
+        .iter()
+        .fold(0.0f64, |m, g| m.max(g.abs()));
+    for (t, (g, w)) in gradients.iter().zip(weights.iter_mut()).enumerate() {
+        let mean = g.iter().map(|v| v.abs()).sum::<f64>() / g.len().max(1) as f64;
+        if t != a.reference && mean > 0.0 && top > 0.0 {
+            *w = (1.0 - a.alpha) * *w + a.alpha * top / mean;
+        }
+    }
 }
 
 fn diverged(phase: &str, step: usize) -> Error {
@@ -318,6 +379,7 @@ type Cache = Option<(Vec<f64>, (f64, Vec<f64>))>;
 /// gradient at the same point separately) and the best point seen.
 struct Objective<'a> {
     problem: &'a Problem,
+    weights: Vec<f64>,
     net: Mutex<Mlp>,
     ws: Mutex<&'a mut Workspace>,
     np: usize,
@@ -346,9 +408,13 @@ impl Objective<'_> {
         net.set_params(&p[..self.np])?;
         let mut g = vec![0.0; p.len()];
         let (gt, gc) = g.split_at_mut(self.np);
-        let loss = self
-            .problem
-            .evaluate(&net, &p[self.np..], &mut ws, Some((gt, gc)))?;
+        let loss = self.problem.evaluate_weighted(
+            &net,
+            &p[self.np..],
+            &self.weights,
+            &mut ws,
+            Some((gt, gc)),
+        )?;
         let n = {
             let mut count = self.evaluations.lock().map_err(|_| poisoned())?;
             *count += 1;
@@ -461,6 +527,44 @@ mod tests {
             change(&mut options);
             assert!(train(&problem, &mut net(), &options, &mut NoProgress).is_err());
         }
+    }
+
+    #[test]
+    fn annealing_moves_weights_towards_the_gradient_ratio() {
+        let a = Annealing {
+            every: 1,
+            alpha: 0.9,
+            reference: 0,
+        };
+        // Reference max |g| = 4; term 1 mean |g| = 0.5, so w^ = 8; term 2 has no gradient.
+        let grads = vec![vec![1.0, -4.0], vec![0.5, -0.5], vec![0.0, 0.0]];
+        let mut w = vec![1.0, 1.0, 2.0];
+        anneal(&a, &grads, &mut w);
+        assert_eq!(w, vec![1.0, 0.1 + 0.9 * 8.0, 2.0]);
+        // In training: the condition terms gain weight against the PDE residual.
+        let problem = crate::burgers::forward_problem(200, 20, 20, 1).unwrap();
+        let mut net = Mlp::new(&[2, 8, 8, 1], Activation::Tanh, 1).unwrap();
+        let mut options = TrainOptions::default();
+        options.adam.steps = 20;
+        options.lbfgs.iterations = 0;
+        options.annealing = Some(Annealing {
+            every: 10,
+            alpha: 0.9,
+            reference: 0,
+        });
+        let fit = train(&problem, &mut net, &options, &mut NoProgress).unwrap();
+        assert_eq!(fit.weights[0], 1.0);
+        assert!(
+            fit.weights[1..].iter().all(|&w| w != 1.0 && w.is_finite()),
+            "{:?}",
+            fit.weights
+        );
+        options.annealing = Some(Annealing {
+            every: 10,
+            alpha: 0.9,
+            reference: 3,
+        });
+        assert!(train(&problem, &mut net, &options, &mut NoProgress).is_err());
     }
 
     #[test]
