@@ -5,6 +5,7 @@ pub mod adaptive;
 pub mod bench;
 pub mod burgers;
 pub mod diffusion;
+pub mod dual;
 pub mod jets;
 pub mod loss;
 pub mod mlp;

@@ -70,6 +70,12 @@ impl Point<'_> {
         self.jets[o * self.spec.parts()]
     }
 
+    /// Part `c` of output `o` (numbered as in [`JetSpec`]).
+    #[inline]
+    pub fn part(&self, o: usize, c: usize) -> f64 {
+        self.jets[o * self.spec.parts() + c]
+    }
+
     /// $\partial u_o / \partial x_i$ (the term's spec must carry first derivatives).
     #[inline]
     pub fn d(&self, o: usize, i: usize) -> f64 {
@@ -107,6 +113,12 @@ impl Partials<'_> {
     #[inline]
     pub fn d_value(&mut self, e: usize, o: usize, d: f64) {
         self.d_jets[(e * self.outputs + o) * self.spec.parts()] += d;
+    }
+
+    /// $\partial r_e / \partial$ (part `c` of output `o`).
+    #[inline]
+    pub fn d_part(&mut self, e: usize, o: usize, c: usize, d: f64) {
+        self.d_jets[(e * self.outputs + o) * self.spec.parts() + c] += d;
     }
 
     /// $\partial r_e / \partial(\partial u_o/\partial x_i)$.

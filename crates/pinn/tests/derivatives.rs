@@ -320,3 +320,57 @@ fn loss_gradient_equals_central_differences_for_inverse_burgers() {
         "max error {worst:e} vs max |g| {scale:e}"
     );
 }
+
+/// A residual written as a dual-number formula gives the same loss and gradient as the
+/// hand-derived Burgers residual.
+#[test]
+fn formula_residual_equals_the_hand_written_one() {
+    use uqforge_pinn::burgers::{BurgersResidual, Coefficient};
+    use uqforge_pinn::dual::{Dual, FormulaResidual};
+    use uqforge_pinn::loss::{Problem, Term, Unknown};
+    let net = random_net(2, &[6, 6], 1, Activation::Tanh, 4);
+    let points = DMatrix::from_fn(30, 2, |b, i| ((b * 7 + i * 3) as f64 * 0.37).sin());
+    let unknowns = vec![
+        Unknown {
+            name: "l1".into(),
+            initial: 0.8,
+            positive: false,
+        },
+        Unknown {
+            name: "l2".into(),
+            initial: 0.05,
+            positive: true,
+        },
+    ];
+    let hand = BurgersResidual {
+        lambda1: Coefficient::Unknown(0),
+        lambda2: Coefficient::Unknown(1),
+    };
+    let formula = FormulaResidual::<6, _>::new(
+        JetSpec::second_order(2, &[[1, 1]]).unwrap(),
+        2,
+        |_: &[f64], u: &[Dual<6>], c: &[Dual<6>]| u[1] + c[0] * u[0] * u[2] - c[1] * u[3],
+    )
+    .unwrap();
+    let eval = |p: Problem| {
+        let mut ws = p.workspace(&net).unwrap();
+        let (mut gt, mut gc) = (vec![0.0; net.n_params()], vec![0.0; 2]);
+        let eta = p.initial_internal();
+        let loss = p
+            .evaluate(&net, &eta, &mut ws, Some((&mut gt, &mut gc)))
+            .unwrap();
+        (loss.total, gt, gc)
+    };
+    let a = eval(
+        Problem::new(
+            vec![Term::new("pde", points.clone(), hand).unwrap()],
+            unknowns.clone(),
+        )
+        .unwrap(),
+    );
+    let b = eval(Problem::new(vec![Term::new("pde", points, formula).unwrap()], unknowns).unwrap());
+    assert!((a.0 - b.0).abs() <= 1e-14 * a.0);
+    for (x, y) in a.1.iter().chain(&a.2).zip(b.1.iter().chain(&b.2)) {
+        assert!((x - y).abs() <= 1e-12 * (1.0 + x.abs()), "{x} vs {y}");
+    }
+}
