@@ -6,6 +6,7 @@ pub mod estimate;
 pub mod model;
 pub mod observe;
 pub mod rng;
+pub mod sobol;
 pub mod validate;
 
 pub use error::{Error, Result};

@@ -1,4 +1,4 @@
-//! Collocation points: Latin hypercube samples in a box.
+//! Collocation points: Latin hypercube samples and scrambled Sobol' points in a box.
 //!
 //! A Latin hypercube sample of $N$ points in $d$ dimensions (McKay, Beckman, Conover,
 //! Technometrics 21:239, 1979) places exactly one point in each of the $N$ equal slabs of every
@@ -6,6 +6,10 @@
 //! permutations $\pi_i$ and uniforms $U_{bi}$, mapped to the box. Every one-dimensional
 //! projection is stratified, which is what a PDE residual's loss, a mean over points, gains
 //! from. The sample is a function of `(seed, stream)`.
+//!
+//! [`sobol`] gives the first $N$ scrambled Sobol' points instead ([`uqforge_core::sobol`]):
+//! stratified in every projection and in every dyadic box when $N$ is a power of two, so
+//! low-discrepancy in the whole domain, not only along the axes.
 //!
 //! ```
 //! use uqforge_pinn::sampling::latin_hypercube;
@@ -39,14 +43,7 @@ pub fn latin_hypercube(
             what: "dimensions of the box".into(),
         });
     }
-    for (i, (&lo, &hi)) in lower.iter().zip(upper).enumerate() {
-        if !(lo.is_finite() && hi.is_finite() && hi >= lo) {
-            return Err(Error::invalid_parameter(
-                "box",
-                format!("coordinate {i} needs finite lower <= upper, got [{lo}, {hi}]"),
-            ));
-        }
-    }
+    check_box(lower, upper)?;
     let mut draws = rng::stream(seed, stream);
     let mut x = DMatrix::zeros(n, lower.len());
     let mut perm: Vec<usize> = (0..n).collect();
@@ -62,6 +59,54 @@ pub fn latin_hypercube(
         }
     }
     Ok(x)
+}
+
+/// The first `n` scrambled Sobol' points in the box `[lower, upper]` (rows = points), the
+/// scrambling from ChaCha8 stream `stream` of `seed`.
+///
+/// # Errors
+/// As [`latin_hypercube`], and [`Error::InvalidParameter`] beyond $2^{32}$ points or
+/// [`uqforge_core::sobol::MAX_DIM`] dimensions.
+pub fn sobol(
+    n: usize,
+    lower: &[f64],
+    upper: &[f64],
+    seed: u64,
+    stream: u64,
+) -> Result<DMatrix<f64>> {
+    validate::len("upper bounds", lower.len(), upper.len())?;
+    if lower.is_empty() {
+        return Err(Error::EmptyInput {
+            what: "dimensions of the box".into(),
+        });
+    }
+    check_box(lower, upper)?;
+    if u32::try_from(n).is_err() {
+        return Err(Error::invalid_parameter(
+            "points",
+            format!("at most 2^32 Sobol' points, got {n}"),
+        ));
+    }
+    let mut draws = rng::stream(seed, stream);
+    let points = uqforge_core::sobol::SobolPoints::scrambled(lower.len(), &mut draws)?;
+    let d = lower.len();
+    let mut unit = vec![0.0; n * d];
+    points.fill_block(0, n, &mut unit, &mut draws);
+    Ok(DMatrix::from_fn(n, d, |b, i| {
+        lower[i] + (upper[i] - lower[i]) * unit[b * d + i]
+    }))
+}
+
+fn check_box(lower: &[f64], upper: &[f64]) -> Result<()> {
+    for (i, (&lo, &hi)) in lower.iter().zip(upper).enumerate() {
+        if !(lo.is_finite() && hi.is_finite() && hi >= lo) {
+            return Err(Error::invalid_parameter(
+                "box",
+                format!("coordinate {i} needs finite lower <= upper, got [{lo}, {hi}]"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -91,6 +136,24 @@ mod tests {
             x,
             latin_hypercube(n, &[0.0, -1.0, 10.0], &[1.0, 1.0, 12.0], 7, 4).unwrap()
         );
+    }
+
+    #[test]
+    fn sobol_points_fill_every_dyadic_box_of_the_square() {
+        // 64 points of a (0, m, 2)-net in base 2 (the first two Sobol' dimensions, t = 0):
+        // every box [i/8, (i+1)/8) x [j/8, (j+1)/8) holds exactly one point.
+        let x = sobol(64, &[0.0, -1.0], &[1.0, 1.0], 3, 0).unwrap();
+        let mut seen = [[0; 8]; 8];
+        for b in 0..64 {
+            let (i, j) = (
+                (x[(b, 0)] * 8.0) as usize,
+                ((x[(b, 1)] + 1.0) / 2.0 * 8.0) as usize,
+            );
+            seen[i][j] += 1;
+        }
+        assert!(seen.iter().flatten().all(|&c| c == 1), "{seen:?}");
+        assert_ne!(x, sobol(64, &[0.0, -1.0], &[1.0, 1.0], 4, 0).unwrap());
+        assert!(sobol(4, &[0.0], &[], 0, 0).is_err());
     }
 
     #[test]

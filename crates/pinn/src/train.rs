@@ -115,7 +115,7 @@ pub struct TrainOptions {
 /// Adaptive loss weights by gradient statistics ("learning-rate annealing", Wang, Teng and
 /// Perdikaris, SIAM J. Sci. Comput. 43:A3055, 2021).
 ///
-/// Every [`Annealing::every`] Adam steps, with $g_t = \nabla_\theta \mathcal{L}_t$ the
+/// Every [`Annealing::every`] Adam steps, with $g_t = \nabla_\theta L_t$ the
 /// gradient of term $t$'s unweighted mean squared residual and $r$ the reference term,
 /// $$
 /// \hat w_t = \frac{\max_j |g_{r,j}|}{\operatorname{mean}_j |g_{t,j}|},\qquad

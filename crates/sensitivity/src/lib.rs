@@ -10,7 +10,8 @@ pub mod pick_freeze;
 pub mod rank;
 pub mod second_order;
 pub mod smd;
-pub mod sobol;
+/// Scrambled Sobol' points (moved to `uqforge-core`, shared with the PINN collocation points).
+pub use uqforge_core::sobol;
 pub mod test_functions;
 
 pub use design::Design;

@@ -25,7 +25,7 @@
 //! linear scrambling of Joe–Kuo points; it is also limited to $2^{16}$ points and 256
 //! dimensions.
 
-use uqforge_core::{Error, Result, SeededRng, rng};
+use crate::{Error, Result, SeededRng, rng};
 
 mod joe_kuo;
 
