@@ -168,7 +168,7 @@ proptest! {
                     for j in 0..n {
                         let fd = (d_up[o * n + j] - shifted.jet(o, grad_spec.first(j), b)) / (2.0 * h);
                         let ij = spec.second(i, j).unwrap();
-                        prop_assert!(close(tape.jet(o, ij, b), fd, 1e-7),
+                        prop_assert!(close(tape.jet(o, ij, b), fd, 1e-8),
                             "u_{i}{j} = {} vs {fd}", tape.jet(o, ij, b));
                     }
                 }
