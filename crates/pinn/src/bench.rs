@@ -26,7 +26,7 @@ use uqforge_core::{Error, Model, Result};
 use crate::burgers::{self, BurgersResidual, Coefficient, Experiment, Mode, NU};
 use crate::loss::{Problem, Term};
 use crate::mlp::{Activation, Mlp};
-use crate::sampling::latin_hypercube;
+use crate::sampling::{latin_hypercube, two_sided_boundary};
 use crate::train::{TrainOptions, train};
 
 /// The suites of this crate.
@@ -48,16 +48,7 @@ pub fn timing_problem(seed: u64) -> Result<(Mlp, Problem)> {
     let net =
         Mlp::new(&[2, 20, 20, 20, 20, 1], Activation::Tanh, seed)?.with_input_box(&lo, &hi)?;
     let pde = latin_hypercube(2000, &lo, &hi, seed, 0)?;
-    let t = latin_hypercube(100, &[0.0], &[1.0], seed, 1)?;
-    let boundary = DMatrix::from_fn(100, 2, |b, i| {
-        if i == 0 {
-            t[(b, 0)]
-        } else if b % 2 == 0 {
-            -1.0
-        } else {
-            1.0
-        }
-    });
+    let boundary = two_sided_boundary(100, [lo[0], hi[0]], [lo[1], hi[1]], seed, 1)?;
     let residual = BurgersResidual {
         lambda1: Coefficient::Known(1.0),
         lambda2: Coefficient::Known(NU),

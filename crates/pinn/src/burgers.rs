@@ -39,7 +39,7 @@ use uqforge_core::{Error, Model, Result, validate};
 use crate::jets::JetSpec;
 use crate::loss::{Partials, Point, Problem, Residual, Term, Unknown};
 use crate::mlp::{Activation, Mlp};
-use crate::sampling::latin_hypercube;
+use crate::sampling::{latin_hypercube, two_sided_boundary};
 use crate::train::{TrainOptions, Training, train};
 
 /// The viscosity of the reference problem, $0.01/\pi$.
@@ -77,8 +77,9 @@ pub enum Coefficient {
 }
 
 impl Coefficient {
+    /// The value, reading the problem's unknowns `lambda` (natural scale) if unknown.
     #[inline]
-    fn value(self, lambda: &[f64]) -> f64 {
+    pub fn value(self, lambda: &[f64]) -> f64 {
         match self {
             Self::Known(v) => v,
             Self::Unknown(j) => lambda[j],
@@ -148,16 +149,7 @@ pub fn forward_problem(
     let x0 = latin_hypercube(initial, &[lo[1]], &[hi[1]], seed, 1)?;
     let ic_points = DMatrix::from_fn(initial, 2, |b, i| if i == 0 { 0.0 } else { x0[(b, 0)] });
     let ic_values = DMatrix::from_fn(initial, 1, |b, _| -(PI * x0[(b, 0)]).sin());
-    let tb = latin_hypercube(boundary, &[lo[0]], &[hi[0]], seed, 2)?;
-    let bc_points = DMatrix::from_fn(boundary, 2, |b, i| {
-        if i == 0 {
-            tb[(b, 0)]
-        } else if b % 2 == 0 {
-            -1.0
-        } else {
-            1.0
-        }
-    });
+    let bc_points = two_sided_boundary(boundary, [lo[0], hi[0]], [lo[1], hi[1]], seed, 2)?;
     let residual = BurgersResidual {
         lambda1: Coefficient::Known(1.0),
         lambda2: Coefficient::Known(NU),

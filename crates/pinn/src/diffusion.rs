@@ -40,7 +40,7 @@ use uqforge_core::{Error, Result, validate};
 use crate::burgers::Coefficient;
 use crate::jets::JetSpec;
 use crate::loss::{Partials, Point, Problem, Residual, Term};
-use crate::sampling::latin_hypercube;
+use crate::sampling::{latin_hypercube, two_sided_boundary};
 
 /// $e^{-D\pi^2 t}\sin\pi x$.
 pub fn heat_exact(t: f64, x: f64, diffusivity: f64) -> f64 {
@@ -145,16 +145,7 @@ pub fn heat_problem(
     let x0 = latin_hypercube(initial, &[-1.0], &[1.0], seed, 1)?;
     let ic = DMatrix::from_fn(initial, 2, |b, i| if i == 0 { 0.0 } else { x0[(b, 0)] });
     let ic_values = DMatrix::from_fn(initial, 1, |b, _| (PI * x0[(b, 0)]).sin());
-    let tb = latin_hypercube(boundary, &[0.0], &[1.0], seed, 2)?;
-    let bc = DMatrix::from_fn(boundary, 2, |b, i| {
-        if i == 0 {
-            tb[(b, 0)]
-        } else if b % 2 == 0 {
-            -1.0
-        } else {
-            1.0
-        }
-    });
+    let bc = two_sided_boundary(boundary, [0.0, 1.0], [-1.0, 1.0], seed, 2)?;
     let known = Coefficient::Known;
     let residual = AdrResidual {
         velocity: known(0.0),

@@ -37,12 +37,6 @@ pub fn latin_hypercube(
     seed: u64,
     stream: u64,
 ) -> Result<DMatrix<f64>> {
-    validate::len("upper bounds", lower.len(), upper.len())?;
-    if lower.is_empty() {
-        return Err(Error::EmptyInput {
-            what: "dimensions of the box".into(),
-        });
-    }
     check_box(lower, upper)?;
     let mut draws = rng::stream(seed, stream);
     let mut x = DMatrix::zeros(n, lower.len());
@@ -74,12 +68,6 @@ pub fn sobol(
     seed: u64,
     stream: u64,
 ) -> Result<DMatrix<f64>> {
-    validate::len("upper bounds", lower.len(), upper.len())?;
-    if lower.is_empty() {
-        return Err(Error::EmptyInput {
-            what: "dimensions of the box".into(),
-        });
-    }
     check_box(lower, upper)?;
     if u32::try_from(n).is_err() {
         return Err(Error::invalid_parameter(
@@ -97,7 +85,35 @@ pub fn sobol(
     }))
 }
 
+/// `n` points on the two sides $x = x_0$ and $x = x_1$ of a space-time strip (rows $(t, x)$,
+/// alternating sides, first $x_0$), with Latin-hypercube times in `[t0, t1]` from stream
+/// `stream` of `seed`: Dirichlet conditions of 1D problems.
+///
+/// # Errors
+/// As [`latin_hypercube`].
+pub fn two_sided_boundary(
+    n: usize,
+    [t0, t1]: [f64; 2],
+    [x0, x1]: [f64; 2],
+    seed: u64,
+    stream: u64,
+) -> Result<DMatrix<f64>> {
+    check_box(&[x0], &[x1])?;
+    let t = latin_hypercube(n, &[t0], &[t1], seed, stream)?;
+    Ok(DMatrix::from_fn(n, 2, |b, i| match (i, b % 2) {
+        (0, _) => t[(b, 0)],
+        (_, 0) => x0,
+        _ => x1,
+    }))
+}
+
 fn check_box(lower: &[f64], upper: &[f64]) -> Result<()> {
+    validate::len("upper bounds", lower.len(), upper.len())?;
+    if lower.is_empty() {
+        return Err(Error::EmptyInput {
+            what: "dimensions of the box".into(),
+        });
+    }
     for (i, (&lo, &hi)) in lower.iter().zip(upper).enumerate() {
         if !(lo.is_finite() && hi.is_finite() && hi >= lo) {
             return Err(Error::invalid_parameter(
