@@ -13,7 +13,8 @@
 //! use uqforge_pinn::{Activation, Mlp, adaptive::refine, burgers};
 //! let problem = burgers::forward_problem(200, 20, 20, 1)?;
 //! let net = Mlp::new(&[2, 8, 1], Activation::Tanh, 1)?;
-//! let (refined, report) = refine(&problem, &net, &[], 0, &[0.0, -1.0], &[1.0, 1.0], 1000, 50, 7, 0)?;
+//! let (lo, hi) = burgers::DOMAIN;
+//! let (refined, report) = refine(&problem, &net, &[], 0, &lo, &hi, 1000, 50, 7, 0)?;
 //! assert_eq!(refined.terms()[0].points().nrows(), 250);
 //! assert!(report.largest >= report.mean);
 //! # Ok::<(), uqforge_core::Error>(())

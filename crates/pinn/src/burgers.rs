@@ -37,8 +37,9 @@ use uqforge_core::observe::Progress;
 use uqforge_core::{Error, Model, Result, validate};
 
 use crate::jets::JetSpec;
-use crate::loss::{Partials, Point, Problem, Residual, Term, Unknown};
+use crate::loss::{Problem, Term, Unknown};
 use crate::mlp::{Activation, Mlp};
+use crate::residual::{Partials, Point, Residual};
 use crate::sampling::{latin_hypercube, two_sided_boundary};
 use crate::train::{TrainOptions, Training, train};
 

@@ -39,7 +39,8 @@ use uqforge_core::{Error, Result, validate};
 
 use crate::burgers::Coefficient;
 use crate::jets::JetSpec;
-use crate::loss::{Partials, Point, Problem, Residual, Term};
+use crate::loss::{Problem, Term};
+use crate::residual::{Partials, Point, Residual};
 use crate::sampling::{latin_hypercube, two_sided_boundary};
 
 /// $e^{-D\pi^2 t}\sin\pi x$.

@@ -24,7 +24,7 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 use uqforge_core::{Error, Result, validate};
 
 use crate::jets::JetSpec;
-use crate::loss::{Partials, Point, Residual};
+use crate::residual::{Partials, Point, Residual};
 
 /// A value and its gradient with respect to `N` seeds.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -38,8 +38,8 @@
 //! adjoints of the previous layer are $\bar A = W^\top \bar Z$. The cost is about three times
 //! the forward pass, and no graph is stored: the tape holds each layer's jets and $\sigma'$.
 //!
-//! $\sigma''$ and $\sigma'''$ are recovered from $(\sigma, \sigma')$ ([`crate::Activation`]), so the
-//! reverse pass evaluates no transcendental function.
+//! $\sigma''$ and $\sigma'''$ are recovered from $(\sigma, \sigma')$ ([`crate::Activation`]), so
+//! the reverse pass evaluates no transcendental function.
 //!
 //! ```
 //! use nalgebra::DMatrix;
@@ -50,19 +50,17 @@
 //! let points = DMatrix::from_row_slice(3, 2, &[0.1, -0.5, 0.5, 0.0, 0.9, 0.7]);
 //! let mut tape = JetTape::new(&net, spec);
 //! tape.forward(&net, &points)?;
-//! let (t, x, xx) = (tape.spec().first(0), tape.spec().first(1), tape.spec().second(1, 1).unwrap());
-//! let u_xx = tape.jet(0, xx, 2); // output 0, part `xx`, point 2
-//! assert!(u_xx.is_finite());
+//! let (u_t, u_xx) = (tape.spec().first(0), tape.spec().second(1, 1).unwrap());
+//! assert!(tape.jet(0, u_xx, 2).is_finite()); // output 0, part u_xx, point 2
 //! // The loss sum_b u_t(b) has adjoint 1 on every u_t: its gradient in the weights.
+//! let columns: Vec<usize> = (0..3).map(|b| tape.column(u_t, b)).collect();
 //! let (_, adjoint) = tape.output_and_adjoint();
-//! for b in 0..3 {
-//!     adjoint[(0, tape_col(t, b))] = 1.0;
+//! for c in columns {
+//!     adjoint[(0, c)] = 1.0;
 //! }
-//! # fn tape_col(c: usize, b: usize) -> usize { c * 3 + b }
 //! let mut gradient = vec![0.0; net.n_params()];
 //! tape.backward(&net, &mut gradient)?;
 //! assert!(gradient.iter().any(|g| *g != 0.0));
-//! # let _ = x;
 //! # Ok::<(), uqforge_core::Error>(())
 //! ```
 

@@ -9,9 +9,11 @@ pub mod dual;
 pub mod jets;
 pub mod loss;
 pub mod mlp;
+pub mod residual;
 pub mod sampling;
 pub mod train;
 
 pub use jets::{JetSpec, JetTape};
-pub use loss::{Problem, Residual, Term, Unknown};
+pub use loss::{Problem, Term, Unknown};
 pub use mlp::{Activation, Mlp};
+pub use residual::Residual;

@@ -6,7 +6,8 @@
 //! (L-BFGS, here argmin's with a Moré–Thuente line search, on the flat vector
 //! $(\theta, \eta)$). Adam's step at iteration $k$, with gradient $g_k$:
 //! $$
-//! m_k = \beta_1 m_{k-1} + (1 - \beta_1) g_k,\quad v_k = \beta_2 v_{k-1} + (1 - \beta_2) g_k^2,\quad
+//! m_k = \beta_1 m_{k-1} + (1 - \beta_1) g_k,\quad
+//! v_k = \beta_2 v_{k-1} + (1 - \beta_2) g_k^2,\quad
 //! p_{k} = p_{k-1} - \alpha_k \frac{m_k / (1 - \beta_1^k)}{\sqrt{v_k / (1 - \beta_2^k)} + \epsilon},
 //! $$
 //! with the learning rate $\alpha_k = \alpha_0 \gamma^{k / K}$ (exponential decay by $\gamma$ every
@@ -336,7 +337,10 @@ pub fn train(
     net.set_params(&params[..np])?;
     let loss = problem.evaluate_weighted(net, &params[np..], &weights, &mut ws, None)?;
     if !loss.total.is_finite() {
-        return Err(diverged("the final evaluation", 0));
+        return Err(Error::degenerate(
+            "PINN training",
+            "the loss is non-finite at the trained parameters: lower the learning rate, or scale the inputs and outputs to order one",
+        ));
     }
     Ok(Training {
         loss,
@@ -477,8 +481,9 @@ mod tests {
 
     use super::*;
     use crate::jets::JetSpec;
-    use crate::loss::{Partials, Point, Residual, Term};
+    use crate::loss::Term;
     use crate::mlp::Activation;
+    use crate::residual::{Partials, Point, Residual};
 
     /// r = ln(u): NaN as soon as the network's output is negative somewhere.
     struct LogOfValue;
