@@ -121,22 +121,25 @@ pub(crate) struct LayerShape<'a> {
 }
 
 impl LayerShape<'_> {
-    /// Start of the column of part `c`, point `b`.
+    /// The length of one part's block: `m` units times `batch` points.
     #[inline(always)]
-    fn at(&self, c: usize, b: usize) -> usize {
-        (c * self.batch + b) * self.m
+    fn block(&self) -> usize {
+        self.m * self.batch
     }
 }
 
 /// $a = \sigma(z)$, $a_i = \sigma' z_i$, $a_{ij} = \sigma'' z_i z_j + \sigma' z_{ij}$, and
-/// $\sigma'$ into `slope`; `d2` is scratch of length `m`.
+/// $\sigma'$ into `slope`.
+///
+/// Storage is part-major, so each part of the layer is one contiguous block of `m * batch`
+/// numbers, aligned with `slope`: every recurrence is a long elementwise loop over blocks,
+/// compiled for AVX2 when the CPU has it (pulp's runtime dispatch).
 pub(crate) fn forward_layer(
     act: Activation,
     shape: &LayerShape<'_>,
     z: &[f64],
     a: &mut [f64],
     slope: &mut [f64],
-    d2: &mut [f64],
 ) {
     struct Op<'a, 'b> {
         act: Activation,
@@ -144,13 +147,12 @@ pub(crate) fn forward_layer(
         z: &'a [f64],
         a: &'a mut [f64],
         slope: &'a mut [f64],
-        d2: &'a mut [f64],
     }
     impl pulp::WithSimd for Op<'_, '_> {
         type Output = ();
         #[inline(always)]
         fn with_simd<S: pulp::Simd>(self, _: S) {
-            forward_layer_body(self.act, self.shape, self.z, self.a, self.slope, self.d2);
+            forward_layer_body(self.act, self.shape, self.z, self.a, self.slope);
         }
     }
     pulp::Arch::new().dispatch(Op {
@@ -159,7 +161,6 @@ pub(crate) fn forward_layer(
         z,
         a,
         slope,
-        d2,
     });
 }
 
@@ -170,54 +171,43 @@ fn forward_layer_body(
     z: &[f64],
     a: &mut [f64],
     slope: &mut [f64],
-    d2: &mut [f64],
 ) {
-    let m = shape.m;
-    for b in 0..shape.batch {
-        let v0 = shape.at(0, b);
-        let s = &mut slope[b * m..][..m];
-        let t = &mut a[v0..][..m];
-        match act {
-            Activation::Tanh => {
-                for ((t, s), &z) in t.iter_mut().zip(s.iter_mut()).zip(&z[v0..][..m]) {
-                    *t = tanh(z);
-                    *s = 1.0 - *t * *t;
-                }
-            }
-            Activation::Sin => {
-                for ((t, s), &z) in t.iter_mut().zip(s.iter_mut()).zip(&z[v0..][..m]) {
-                    (*t, *s) = z.sin_cos();
-                }
+    let n = shape.block();
+    let (value, rest) = a.split_at_mut(n);
+    let z0 = &z[..n];
+    match act {
+        Activation::Tanh => {
+            for ((t, s), &z) in value.iter_mut().zip(slope.iter_mut()).zip(z0) {
+                *t = tanh(z);
+                *s = 1.0 - *t * *t;
             }
         }
-        if !shape.pairs.is_empty() {
-            for ((d, &t), &s) in d2.iter_mut().zip(&a[v0..][..m]).zip(&*s) {
-                *d = act.curvature(t, s).0;
+        Activation::Sin => {
+            for ((t, s), &z) in value.iter_mut().zip(slope.iter_mut()).zip(z0) {
+                (*t, *s) = z.sin_cos();
             }
         }
-        let s = &slope[b * m..][..m];
-        for i in 0..shape.first {
-            let c = shape.at(1 + i, b);
-            for ((a, &z), &s) in a[c..][..m].iter_mut().zip(&z[c..][..m]).zip(s) {
-                *a = s * z;
-            }
+    }
+    let (t, s) = (&*value, &*slope);
+    let zc = |c: usize| &z[c * n..(c + 1) * n];
+    for i in 0..shape.first {
+        for ((a, &z), &s) in rest[i * n..(i + 1) * n].iter_mut().zip(zc(1 + i)).zip(s) {
+            *a = s * z;
         }
-        for (p, &[i, j]) in shape.pairs.iter().enumerate() {
-            let c = shape.at(1 + shape.first + p, b);
-            let (zi, zj, zp) = (
-                &z[shape.at(1 + i, b)..][..m],
-                &z[shape.at(1 + j, b)..][..m],
-                &z[c..][..m],
-            );
-            for r in 0..m {
-                a[c + r] = d2[r] * zi[r] * zj[r] + s[r] * zp[r];
-            }
+    }
+    for (p, &[i, j]) in shape.pairs.iter().enumerate() {
+        let c = 1 + shape.first + p;
+        let (zi, zj, zp) = (zc(1 + i), zc(1 + j), zc(c));
+        let ap = &mut rest[(c - 1) * n..c * n];
+        for k in 0..n {
+            let (d2, _) = act.curvature(t[k], s[k]);
+            ap[k] = d2 * zi[k] * zj[k] + s[k] * zp[k];
         }
     }
 }
 
 /// The adjoints of the pre-activation jets from those of the post-activation jets
-/// ([`crate::jets`] module docs); `scratch` holds `3 m` numbers.
+/// ([`crate::jets`] module docs), block by block as [`forward_layer`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward_layer(
     act: Activation,
@@ -227,7 +217,6 @@ pub(crate) fn backward_layer(
     slope: &[f64],
     a_bar: &[f64],
     z_bar: &mut [f64],
-    scratch: &mut [f64],
 ) {
     struct Op<'a, 'b> {
         act: Activation,
@@ -237,21 +226,13 @@ pub(crate) fn backward_layer(
         slope: &'a [f64],
         a_bar: &'a [f64],
         z_bar: &'a mut [f64],
-        scratch: &'a mut [f64],
     }
     impl pulp::WithSimd for Op<'_, '_> {
         type Output = ();
         #[inline(always)]
         fn with_simd<S: pulp::Simd>(self, _: S) {
             backward_layer_body(
-                self.act,
-                self.shape,
-                self.z,
-                self.a,
-                self.slope,
-                self.a_bar,
-                self.z_bar,
-                self.scratch,
+                self.act, self.shape, self.z, self.a, self.slope, self.a_bar, self.z_bar,
             );
         }
     }
@@ -263,12 +244,10 @@ pub(crate) fn backward_layer(
         slope,
         a_bar,
         z_bar,
-        scratch,
     });
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn backward_layer_body(
     act: Activation,
     shape: &LayerShape<'_>,
@@ -277,52 +256,41 @@ fn backward_layer_body(
     slope: &[f64],
     a_bar: &[f64],
     z_bar: &mut [f64],
-    scratch: &mut [f64],
 ) {
-    let m = shape.m;
-    let (d2, rest) = scratch.split_at_mut(m);
-    let (d3, rest) = rest.split_at_mut(m);
-    let value_bar = &mut rest[..m];
-    for b in 0..shape.batch {
-        let v0 = shape.at(0, b);
-        let (t, s) = (&a[v0..][..m], &slope[b * m..][..m]);
-        for r in 0..m {
-            (d2[r], d3[r]) = act.curvature(t[r], s[r]);
-            value_bar[r] = s[r] * a_bar[v0 + r];
+    let n = shape.block();
+    let (t, s) = (&a[..n], &slope[..n]);
+    let zc = |c: usize| &z[c * n..(c + 1) * n];
+    let gc = |c: usize| &a_bar[c * n..(c + 1) * n];
+    let (value_bar, rest) = z_bar.split_at_mut(n);
+    for ((v, &g), &s) in value_bar.iter_mut().zip(gc(0)).zip(s) {
+        *v = s * g;
+    }
+    for i in 0..shape.first {
+        let (g, zi) = (gc(1 + i), zc(1 + i));
+        let zb = &mut rest[i * n..(i + 1) * n];
+        for k in 0..n {
+            let (d2, _) = act.curvature(t[k], s[k]);
+            zb[k] = s[k] * g[k];
+            value_bar[k] += d2 * g[k] * zi[k];
         }
-        for i in 0..shape.first {
-            let c = shape.at(1 + i, b);
-            let (g, zc) = (&a_bar[c..][..m], &z[c..][..m]);
-            let zb = &mut z_bar[c..][..m];
-            for r in 0..m {
-                zb[r] = s[r] * g[r];
-                value_bar[r] += d2[r] * g[r] * zc[r];
-            }
+    }
+    for (p, &[i, j]) in shape.pairs.iter().enumerate() {
+        let c = 1 + shape.first + p;
+        let (g, zi, zj, zp) = (gc(c), zc(1 + i), zc(1 + j), zc(c));
+        let zb = &mut rest[(c - 1) * n..c * n];
+        for k in 0..n {
+            let (d2, d3) = act.curvature(t[k], s[k]);
+            zb[k] = s[k] * g[k];
+            value_bar[k] += g[k] * (d3 * zi[k] * zj[k] + d2 * zp[k]);
         }
-        for (p, &[i, j]) in shape.pairs.iter().enumerate() {
-            let c = shape.at(1 + shape.first + p, b);
-            let (ci, cj) = (shape.at(1 + i, b), shape.at(1 + j, b));
-            let (g, zi, zj, zp) = (&a_bar[c..][..m], &z[ci..][..m], &z[cj..][..m], &z[c..][..m]);
-            for r in 0..m {
-                value_bar[r] += g[r] * (d3[r] * zi[r] * zj[r] + d2[r] * zp[r]);
-            }
-            for (zb, (&g, (&d2, &zj))) in z_bar[ci..][..m]
-                .iter_mut()
-                .zip(g.iter().zip(d2.iter().zip(zj)))
-            {
-                *zb += d2 * g * zj;
-            }
-            for (zb, (&g, (&d2, &zi))) in z_bar[cj..][..m]
-                .iter_mut()
-                .zip(g.iter().zip(d2.iter().zip(zi)))
-            {
-                *zb += d2 * g * zi;
-            }
-            for (zb, (&g, &s)) in z_bar[c..][..m].iter_mut().zip(g.iter().zip(s)) {
-                *zb = s * g;
+        // The pair's own block is written; those of its inputs accumulate (twice for i = j).
+        for (other, z_other) in [(i, zj), (j, zi)] {
+            let zb = &mut rest[other * n..(other + 1) * n];
+            for k in 0..n {
+                let (d2, _) = act.curvature(t[k], s[k]);
+                zb[k] += d2 * g[k] * z_other[k];
             }
         }
-        z_bar[v0..][..m].copy_from_slice(value_bar);
     }
 }
 
