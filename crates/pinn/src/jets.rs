@@ -340,7 +340,7 @@ impl JetTape {
                     (m, prev),
                     false,
                     a_prev,
-                    (prev, a_prev.len() / prev),
+                    (prev, parts * batch),
                     false,
                 );
             }
