@@ -105,6 +105,9 @@ pub(crate) fn run(o: &Options) -> Result<(), String> {
             .join(&meta.date)
     });
 
+    let names: Vec<&str> = chosen.iter().map(|s| s.name).collect();
+    refuse_to_overwrite_others(&out, &names)?;
+
     let mut runs = Vec::new();
     for (i, suite) in chosen.iter().enumerate() {
         eprintln!(
@@ -131,6 +134,32 @@ pub(crate) fn run(o: &Options) -> Result<(), String> {
     write(&results, &out)?;
     eprintln!("report written to {}", out.join("report.md").display());
     Ok(())
+}
+
+/// A report directory holds one run: running other suites into it would replace their
+/// report (two runs on the same date share the default directory). Refuses, before running
+/// anything, when `out` holds results of suites not in `names`.
+fn refuse_to_overwrite_others(out: &Path, names: &[&str]) -> Result<(), String> {
+    let Ok(text) = std::fs::read_to_string(out.join("results.json")) else {
+        return Ok(());
+    };
+    let previous: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let others: Vec<String> = previous["suites"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|run| run["report"]["suite"].as_str())
+        .filter(|name| !names.contains(name))
+        .map(String::from)
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} holds the report of suite(s) {} that this run would overwrite: pass --out DIR",
+        out.display(),
+        others.join(", ")
+    ))
 }
 
 /// Writes `report.md`, `results.json` and the SVG plots into `out`.
@@ -274,6 +303,10 @@ mod tests {
         );
         let svg = std::fs::read_to_string(dir.join("rng-mc-error.svg")).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("<polyline"));
+        // The same suite may run into its own directory again; another may not.
+        assert!(refuse_to_overwrite_others(&dir, &["rng"]).is_ok());
+        let e = refuse_to_overwrite_others(&dir, &["pinn"]).unwrap_err();
+        assert!(e.contains("suite(s) rng") && e.contains("--out"), "{e}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

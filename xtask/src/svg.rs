@@ -75,7 +75,8 @@ impl Axis {
             let mut t = (self.lo / step).ceil() * step;
             let mut out = Vec::new();
             while t <= self.hi + 1e-9 * step {
-                out.push((t, format!("{}", (t / step).round() * step)));
+                // `+ 0.0` turns -0 into 0: the first tick of a range starting at 0 printed "-0".
+                out.push((t, format!("{}", (t / step).round() * step + 0.0)));
                 t += step;
             }
             out
@@ -201,6 +202,17 @@ pub(crate) fn render(plot: &Plot) -> String {
 mod tests {
     use super::*;
     use uqforge_core::bench::Series;
+
+    #[test]
+    fn a_range_from_zero_labels_its_first_tick_0_not_minus_0() {
+        // Padding puts lo slightly below 0, so the first tick is computed as -0.
+        let labels: Vec<String> = Axis::new([0.0, 150.0].into_iter(), false)
+            .ticks()
+            .into_iter()
+            .map(|t| t.1)
+            .collect();
+        assert_eq!(labels.first().map(String::as_str), Some("0"), "{labels:?}");
+    }
 
     fn plot(log: bool, y: Vec<f64>) -> Plot {
         Plot {
