@@ -22,7 +22,7 @@ use nalgebra::DMatrix;
 use serde::Deserialize;
 use uqforge_core::bench::{Cell, Plot, Series, Suite, SuiteConfig, SuiteReport, Table};
 use uqforge_core::observe::{NoProgress, Progress};
-use uqforge_core::{Error, Model, Result};
+use uqforge_core::{Error, Result};
 
 use crate::burgers::{self, BurgersResidual, Coefficient, Experiment, Mode, NU};
 use crate::loss::{Problem, Term};
@@ -121,15 +121,6 @@ fn time_evaluations(net: &Mlp, problem: &Problem, threads: usize) -> Result<(f64
     })
 }
 
-/// The relative $L^2$ error of `net` on the reference grid.
-fn relative_l2(net: &Mlp, grid_rows: &[f64], exact: &[f64]) -> Result<f64> {
-    let mut ours = vec![0.0; exact.len()];
-    net.eval_batch(grid_rows, &mut ours)?;
-    let num: f64 = ours.iter().zip(exact).map(|(a, b)| (a - b).powi(2)).sum();
-    let den: f64 = exact.iter().map(|b| b * b).sum();
-    Ok((num / den).sqrt())
-}
-
 fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport> {
     progress.start("pinn: timing", 2);
     let (net, problem) = timing_problem(config.seed)?;
@@ -173,7 +164,6 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
 
     // Accuracy against time.
     let (grid, exact) = burgers::reference_grid(256, 100);
-    let grid_rows = grid.transpose();
     let mut plots = Vec::new();
     let mut accuracy_rows = Vec::new();
     progress.start("pinn: accuracy against time", 2);
@@ -223,7 +213,7 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
             let mut l2 = Vec::with_capacity(history.len());
             for r in history {
                 copy.set_params(&r.parameters[..np])?;
-                l2.push(relative_l2(&copy, grid_rows.as_slice(), &exact)?);
+                l2.push(burgers::relative_l2(&copy, &grid, &exact)?);
             }
             series.push(Series {
                 label: "relative L2 error of u".into(),

@@ -39,8 +39,9 @@ use uqforge_core::{Error, Model, Result, validate};
 use crate::jets::JetSpec;
 use crate::loss::{Problem, Term, Unknown};
 use crate::mlp::{Activation, Mlp};
-use crate::residual::{Partials, Point, Residual};
-use crate::sampling::{latin_hypercube, two_sided_boundary};
+pub use crate::residual::Coefficient;
+use crate::residual::{Partials, Point, Residual, space_time_1d_spec};
+use crate::sampling::{latin_hypercube, space_time_1d};
 use crate::train::{TrainOptions, Training, train};
 
 /// The viscosity of the reference problem, $0.01/\pi$.
@@ -68,26 +69,6 @@ pub fn exact(t: f64, x: f64, nu: f64) -> f64 {
     -num / den
 }
 
-/// A coefficient of a residual: known, or unknown number `j` of the problem.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Coefficient {
-    /// A fixed value.
-    Known(f64),
-    /// The problem's unknown number `j` (natural scale).
-    Unknown(usize),
-}
-
-impl Coefficient {
-    /// The value, reading the problem's unknowns `lambda` (natural scale) if unknown.
-    #[inline]
-    pub fn value(self, lambda: &[f64]) -> f64 {
-        match self {
-            Self::Known(v) => v,
-            Self::Unknown(j) => lambda[j],
-        }
-    }
-}
-
 /// $r = u_t + \lambda_1 u u_x - \lambda_2 u_{xx}$ for a network of inputs $(t, x)$.
 #[derive(Clone, Copy, Debug)]
 pub struct BurgersResidual {
@@ -99,9 +80,7 @@ pub struct BurgersResidual {
 
 impl Residual for BurgersResidual {
     fn spec(&self, inputs: usize, outputs: usize) -> Result<JetSpec> {
-        validate::len("inputs of a Burgers network (t, x)", 2, inputs)?;
-        validate::len("outputs of a Burgers network (u)", 1, outputs)?;
-        JetSpec::second_order(2, &[[1, 1]])
+        space_time_1d_spec("a Burgers network", inputs, outputs)
     }
 
     fn eval(&self, at: &Point<'_>, lambda: &[f64], out: &mut Partials<'_>) {
@@ -136,30 +115,23 @@ pub fn forward_problem(
     boundary: usize,
     seed: u64,
 ) -> Result<Problem> {
-    for (name, n) in [
-        ("collocation points", collocation),
-        ("initial points", initial),
-        ("boundary points", boundary),
-    ] {
-        if n == 0 {
-            return Err(Error::invalid_parameter(name, "needs at least one point"));
-        }
-    }
     let (lo, hi) = DOMAIN;
-    let pde = latin_hypercube(collocation, &lo, &hi, seed, 0)?;
-    let x0 = latin_hypercube(initial, &[lo[1]], &[hi[1]], seed, 1)?;
-    let ic_points = DMatrix::from_fn(initial, 2, |b, i| if i == 0 { 0.0 } else { x0[(b, 0)] });
-    let ic_values = DMatrix::from_fn(initial, 1, |b, _| -(PI * x0[(b, 0)]).sin());
-    let bc_points = two_sided_boundary(boundary, [lo[0], hi[0]], [lo[1], hi[1]], seed, 2)?;
+    let points = space_time_1d(
+        [collocation, initial, boundary],
+        [lo[0], hi[0]],
+        [lo[1], hi[1]],
+        seed,
+    )?;
+    let ic_values = DMatrix::from_fn(initial, 1, |b, _| -(PI * points.initial[(b, 1)]).sin());
     let residual = BurgersResidual {
         lambda1: Coefficient::Known(1.0),
         lambda2: Coefficient::Known(NU),
     };
     Problem::new(
         vec![
-            Term::new("pde", pde, residual)?,
-            Term::data("initial", ic_points, ic_values)?,
-            Term::data("boundary", bc_points, DMatrix::zeros(boundary, 1))?,
+            Term::new("pde", points.interior, residual)?,
+            Term::data("initial", points.initial, ic_values)?,
+            Term::data("boundary", points.boundary, DMatrix::zeros(boundary, 1))?,
         ],
         vec![],
     )
@@ -237,6 +209,21 @@ pub fn reference_grid(nx: usize, nt: usize) -> (DMatrix<f64>, Vec<f64>) {
         .map(|r| exact(points[(r, 0)], points[(r, 1)], NU))
         .collect();
     (points, u)
+}
+
+/// $\lVert u_\theta - u\rVert_2 / \lVert u\rVert_2$ over `points` (rows), with `exact` the
+/// true values there.
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] when the points do not match the network or `exact`.
+pub fn relative_l2(net: &Mlp, points: &DMatrix<f64>, exact: &[f64]) -> Result<f64> {
+    validate::len("exact values", points.nrows(), exact.len())?;
+    let mut ours = vec![0.0; exact.len()];
+    // Model::eval_batch reads row-major points: the transpose's column-major storage.
+    net.eval_batch(points.transpose().as_slice(), &mut ours)?;
+    let num: f64 = ours.iter().zip(exact).map(|(a, b)| (a - b).powi(2)).sum();
+    let den: f64 = exact.iter().map(|b| b * b).sum();
+    Ok((num / den).sqrt())
 }
 
 /// Forward (solve for $u$) or inverse (identify $\lambda_1, \lambda_2$ from data).
@@ -332,16 +319,12 @@ impl Experiment {
         let training = train(&problem, &mut net, &self.training, progress)?;
         let seconds = start.elapsed().as_secs_f64();
         let (grid, u) = reference_grid(256, 100);
-        let mut ours = vec![0.0; grid.nrows()];
-        // Model::eval_batch reads row-major points: the transpose's column-major storage.
-        net.eval_batch(grid.transpose().as_slice(), &mut ours)?;
-        let num: f64 = ours.iter().zip(&u).map(|(a, b)| (a - b).powi(2)).sum();
-        let den: f64 = u.iter().map(|b| b * b).sum();
+        let relative_l2 = relative_l2(&net, &grid, &u)?;
         let inverse = self.mode == Mode::Inverse;
         Ok(Outcome {
             lambda1: inverse.then(|| training.coefficients[0]),
             lambda2: inverse.then(|| training.coefficients[1]),
-            relative_l2: (num / den).sqrt(),
+            relative_l2,
             loss: training.loss.total,
             seconds,
             training,

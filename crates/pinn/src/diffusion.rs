@@ -35,13 +35,12 @@ use std::f64::consts::PI;
 
 use nalgebra::DMatrix;
 use statrs::function::erf::erfc;
-use uqforge_core::{Error, Result, validate};
+use uqforge_core::{Result, validate};
 
-use crate::burgers::Coefficient;
 use crate::jets::JetSpec;
 use crate::loss::{Problem, Term};
-use crate::residual::{Partials, Point, Residual};
-use crate::sampling::{latin_hypercube, two_sided_boundary};
+use crate::residual::{Coefficient, Partials, Point, Residual, space_time_1d_spec};
+use crate::sampling::space_time_1d;
 
 /// $e^{-D\pi^2 t}\sin\pi x$.
 pub fn heat_exact(t: f64, x: f64, diffusivity: f64) -> f64 {
@@ -86,9 +85,7 @@ pub struct AdrResidual {
 
 impl Residual for AdrResidual {
     fn spec(&self, inputs: usize, outputs: usize) -> Result<JetSpec> {
-        validate::len("inputs of a 1D transport network (t, x)", 2, inputs)?;
-        validate::len("outputs of a 1D transport network", 1, outputs)?;
-        JetSpec::second_order(2, &[[1, 1]])
+        space_time_1d_spec("a 1D transport network", inputs, outputs)
     }
 
     fn eval(&self, at: &Point<'_>, lambda: &[f64], out: &mut Partials<'_>) {
@@ -124,7 +121,8 @@ impl Residual for AdrResidual {
 /// the boundary at `boundary` points (alternating sides), from `seed`.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for zero points or a diffusivity that is not positive.
+/// [`uqforge_core::Error::InvalidParameter`] for zero points or a diffusivity that is not
+/// positive.
 pub fn heat_problem(
     d: f64,
     collocation: usize,
@@ -133,20 +131,13 @@ pub fn heat_problem(
     seed: u64,
 ) -> Result<Problem> {
     validate::positive("diffusivity", d)?;
-    for (name, n) in [
-        ("collocation points", collocation),
-        ("initial points", initial),
-        ("boundary points", boundary),
-    ] {
-        if n == 0 {
-            return Err(Error::invalid_parameter(name, "needs at least one point"));
-        }
-    }
-    let pde = latin_hypercube(collocation, &[0.0, -1.0], &[1.0, 1.0], seed, 0)?;
-    let x0 = latin_hypercube(initial, &[-1.0], &[1.0], seed, 1)?;
-    let ic = DMatrix::from_fn(initial, 2, |b, i| if i == 0 { 0.0 } else { x0[(b, 0)] });
-    let ic_values = DMatrix::from_fn(initial, 1, |b, _| (PI * x0[(b, 0)]).sin());
-    let bc = two_sided_boundary(boundary, [0.0, 1.0], [-1.0, 1.0], seed, 2)?;
+    let points = space_time_1d(
+        [collocation, initial, boundary],
+        [0.0, 1.0],
+        [-1.0, 1.0],
+        seed,
+    )?;
+    let ic_values = DMatrix::from_fn(initial, 1, |b, _| (PI * points.initial[(b, 1)]).sin());
     let known = Coefficient::Known;
     let residual = AdrResidual {
         velocity: known(0.0),
@@ -155,9 +146,9 @@ pub fn heat_problem(
     };
     Problem::new(
         vec![
-            Term::new("pde", pde, residual)?,
-            Term::data("initial", ic, ic_values)?,
-            Term::data("boundary", bc, DMatrix::zeros(boundary, 1))?,
+            Term::new("pde", points.interior, residual)?,
+            Term::data("initial", points.initial, ic_values)?,
+            Term::data("boundary", points.boundary, DMatrix::zeros(boundary, 1))?,
         ],
         vec![],
     )

@@ -270,35 +270,15 @@ impl Model for Mlp {
 }
 
 impl Differentiable for Mlp {
-    /// The Jacobian by forward propagation of input tangents (one column per input).
+    /// The Jacobian from the first-order jets of one point ([`crate::jets`]).
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<()> {
         let n = self.input_dim();
-        let mut a = nalgebra::DVector::from_iterator(
-            n,
-            x.iter()
-                .zip(self.input_center.iter().zip(&self.input_scale))
-                .map(|(&xi, (&c, &s))| s * (xi - c)),
-        );
-        let mut da = nalgebra::DMatrix::from_diagonal(&nalgebra::DVector::from_column_slice(
-            &self.input_scale,
-        ));
-        for l in 1..=self.n_layers() {
-            let (w, b) = self.layer(&self.params, l);
-            let mut z = w * &a + b;
-            let mut dz = w * &da;
-            if l < self.n_layers() {
-                for (r, zr) in z.iter_mut().enumerate() {
-                    let (t, slope) = self.activation.value_slope(*zr);
-                    *zr = t;
-                    dz.row_mut(r).scale_mut(slope);
-                }
-            }
-            a = z;
-            da = dz;
-        }
-        for o in 0..self.output_dim() {
-            for j in 0..n {
-                jac[o * n + j] = self.output_scale[o] * da[(o, j)];
+        let spec = crate::jets::JetSpec::gradient(n);
+        let mut tape = crate::jets::JetTape::new(self, spec.clone());
+        tape.forward(self, &nalgebra::DMatrix::from_row_slice(1, n, x))?;
+        for (o, row) in jac.chunks_exact_mut(n).enumerate() {
+            for (j, d) in row.iter_mut().enumerate() {
+                *d = tape.jet(o, spec.first(j), 0);
             }
         }
         Ok(())

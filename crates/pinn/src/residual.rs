@@ -151,3 +151,31 @@ impl Residual for DataFit {
         }
     }
 }
+
+/// A coefficient of a residual: known, or unknown number `j` of the problem.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Coefficient {
+    /// A fixed value.
+    Known(f64),
+    /// The problem's unknown number `j` (natural scale).
+    Unknown(usize),
+}
+
+impl Coefficient {
+    /// The value, reading the problem's unknowns `lambda` (natural scale) if unknown.
+    #[inline]
+    pub fn value(self, lambda: &[f64]) -> f64 {
+        match self {
+            Self::Known(v) => v,
+            Self::Unknown(j) => lambda[j],
+        }
+    }
+}
+
+/// The spec of a scalar 1D space-time residual: inputs $(t, x)$, one output, $u$, $u_t$, $u_x$
+/// and $u_{xx}$; `what` names the network in errors.
+pub(crate) fn space_time_1d_spec(what: &str, inputs: usize, outputs: usize) -> Result<JetSpec> {
+    validate::len(&format!("inputs of {what} (t, x)"), 2, inputs)?;
+    validate::len(&format!("outputs of {what} (u)"), 1, outputs)?;
+    JetSpec::second_order(2, &[[1, 1]])
+}

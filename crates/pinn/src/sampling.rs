@@ -107,6 +107,45 @@ pub fn two_sided_boundary(
     }))
 }
 
+/// The three point sets of a 1D space-time problem on $[t_0, t_1]\times[x_0, x_1]$.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpaceTime1d {
+    /// Latin-hypercube collocation points of the rectangle (stream 0), rows $(t, x)$.
+    pub interior: DMatrix<f64>,
+    /// Points $(t_0, x)$ with Latin-hypercube $x$ (stream 1).
+    pub initial: DMatrix<f64>,
+    /// Points on $x = x_0$ and $x = x_1$ ([`two_sided_boundary`], stream 2).
+    pub boundary: DMatrix<f64>,
+}
+
+/// The collocation, initial and boundary points of a 1D space-time problem, from `seed`.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming the set that would have no points, and the errors of
+/// [`latin_hypercube`].
+pub fn space_time_1d(
+    [collocation, initial, boundary]: [usize; 3],
+    [t0, t1]: [f64; 2],
+    [x0, x1]: [f64; 2],
+    seed: u64,
+) -> Result<SpaceTime1d> {
+    for (name, n) in [
+        ("collocation points", collocation),
+        ("initial points", initial),
+        ("boundary points", boundary),
+    ] {
+        if n == 0 {
+            return Err(Error::invalid_parameter(name, "needs at least one point"));
+        }
+    }
+    let x = latin_hypercube(initial, &[x0], &[x1], seed, 1)?;
+    Ok(SpaceTime1d {
+        interior: latin_hypercube(collocation, &[t0, x0], &[t1, x1], seed, 0)?,
+        initial: DMatrix::from_fn(initial, 2, |b, i| if i == 0 { t0 } else { x[(b, 0)] }),
+        boundary: two_sided_boundary(boundary, [t0, t1], [x0, x1], seed, 2)?,
+    })
+}
+
 fn check_box(lower: &[f64], upper: &[f64]) -> Result<()> {
     validate::len("upper bounds", lower.len(), upper.len())?;
     if lower.is_empty() {
