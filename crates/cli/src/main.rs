@@ -47,6 +47,9 @@ enum Command {
     Gmrf(commands::gmrf::Args),
     /// Physics-informed neural networks: Burgers' equation, forward and inverse.
     Pinn(commands::pinn::Args),
+    /// Pulsed electro-acoustic (PEA) signals: space-charge profiles by regularised
+    /// deconvolution.
+    Pea(commands::pea::Args),
 }
 
 /// Exit status of every failure.
@@ -92,6 +95,7 @@ fn run() -> Result<ExitCode, String> {
         Command::Depth(args) => commands::depth::run(&args),
         Command::Gmrf(args) => commands::gmrf::run(&args),
         Command::Pinn(args) => commands::pinn::run(&args),
+        Command::Pea(args) => commands::pea::run(&args),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

@@ -1058,3 +1058,123 @@ fn pinn_refuses_bad_input_in_one_line() {
         assert!(err.contains(needle), "{line}: {err}");
     }
 }
+
+/// A PEA reference (a band-limited pulse) and the signal of two charge layers, as CSV text.
+fn pea_files() -> (String, String) {
+    let h: Vec<f64> = (0..128)
+        .map(|i| {
+            let x = f64::from(i);
+            (-0.5 * ((x - 4.0) / 2.0).powi(2)).exp()
+        })
+        .collect();
+    // rho = 1 at sample 30 and -0.5 at sample 70: y = h(. - 30) - 0.5 h(. - 70).
+    let y: Vec<f64> = (0..128)
+        .map(|i| {
+            let at = |j: usize| if i >= j { h[i - j] } else { 0.0 };
+            at(30) - 0.5 * at(70)
+        })
+        .collect();
+    let csv = |v: &[f64], header: &str| {
+        let mut s = format!("{header}\n");
+        for x in v {
+            s.push_str(&format!("{x}\n"));
+        }
+        s
+    };
+    (
+        temp_csv("pea_reference.csv", &csv(&h, "reference")),
+        temp_csv("pea_signal.csv", &csv(&y, "signal")),
+    )
+}
+
+#[test]
+fn pea_deconvolve_follows_the_json_contract() {
+    let (reference, signal) = pea_files();
+    let v = json(&run(&format!(
+        "pea deconvolve --signal {signal} --reference {reference}"
+    )));
+    let profile = v["profile"].as_array().unwrap();
+    assert_eq!(profile.len(), 128);
+    assert!(v["lambda"].as_f64().unwrap() > 0.0);
+    // Noise-free data: a small lambda, and the two layers' charges come back (summed over
+    // the few samples the smooth penalty spreads them on).
+    let p: Vec<f64> = profile.iter().map(|x| x.as_f64().unwrap()).collect();
+    let near = |c: usize| p[c - 6..=c + 6].iter().sum::<f64>();
+    assert!(
+        (near(30) - 1.0).abs() < 0.02 && (near(70) + 0.5).abs() < 0.02,
+        "{p:?}"
+    );
+    // The SVD solver, a fixed lambda and the exact convolution: the layers to 1e-3.
+    let s = json(&run(&format!(
+        "pea deconvolve --signal {signal} --reference {reference} --solver svd --penalty identity --lambda 1e-10"
+    )));
+    assert!(
+        (s["profile"][30].as_f64().unwrap() - 1.0).abs() < 1e-3,
+        "{s}"
+    );
+    assert_eq!(s["choose"], "fixed");
+    // A doubled reference charge halves the profile.
+    let half = json(&run(&format!(
+        "pea deconvolve --signal {signal} --reference {reference} --solver svd --penalty identity --lambda 1e-10 --surface-charge 2"
+    )));
+    assert!(
+        (half["profile"][30].as_f64().unwrap() - 2.0).abs() < 2e-3,
+        "{half}"
+    );
+    let w = json(&run(&format!(
+        "pea deconvolve --signal {signal} --reference {reference} --method wiener --noise-sd 1e-4"
+    )));
+    assert_eq!(w["lambda"], 1.0);
+}
+
+#[test]
+fn pea_refuses_bad_input_in_one_line() {
+    let (reference, signal) = pea_files();
+    let two = temp_csv("pea_two.csv", "a,b\n1,2\n3,4\n");
+    let nan = temp_csv("pea_nan.csv", "s\n1\nNA\n3\n");
+    for (line, needle) in [
+        (
+            format!("pea deconvolve --signal {two} --reference {reference}"),
+            "one column",
+        ),
+        (
+            format!("pea deconvolve --signal {nan} --reference {reference}"),
+            "non-finite",
+        ),
+        (
+            format!("pea deconvolve --signal {signal} --reference {reference} --method fft"),
+            "`method`",
+        ),
+        (
+            format!("pea deconvolve --signal {signal} --reference {reference} --choose aic"),
+            "`choose`",
+        ),
+        (
+            format!(
+                "pea deconvolve --signal {signal} --reference {reference} --choose discrepancy"
+            ),
+            "noise standard deviation",
+        ),
+        (
+            format!("pea deconvolve --signal {signal} --reference {reference} --noise-sd -1"),
+            "noise_sd",
+        ),
+        (
+            format!("pea deconvolve --signal {signal} --reference {reference} --surface-charge 0"),
+            "surface_charge",
+        ),
+        (
+            format!(
+                "pea deconvolve --signal {signal} --reference {reference} --method wiener --penalty identity"
+            ),
+            "tikhonov",
+        ),
+        (
+            format!("pea deconvolve --signal nope.csv --reference {reference}"),
+            "nope.csv",
+        ),
+    ] {
+        let err = failure(&run(&line));
+        assert!(err.contains(needle), "{line}: {err}");
+    }
+}

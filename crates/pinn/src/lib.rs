@@ -9,6 +9,7 @@ pub mod dual;
 pub mod jets;
 pub mod loss;
 pub mod mlp;
+pub mod pea;
 pub mod residual;
 pub mod sampling;
 pub mod train;

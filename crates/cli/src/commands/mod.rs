@@ -7,5 +7,6 @@ pub(crate) mod depth;
 pub(crate) mod describe;
 pub(crate) mod gmrf;
 pub(crate) mod ot;
+pub(crate) mod pea;
 pub(crate) mod pinn;
 pub(crate) mod sobol;
