@@ -4,6 +4,7 @@ pub mod activation;
 pub mod adaptive;
 pub mod bench;
 pub mod burgers;
+pub mod charge;
 pub mod diffusion;
 pub mod dual;
 pub mod jets;
