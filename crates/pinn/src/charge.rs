@@ -351,6 +351,123 @@ impl Transport {
     }
 }
 
+/// A parameter of [`Transport`] that a [`LogModel`] varies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parameter {
+    /// The constant velocity (model a) or the mobility (model b).
+    Drift,
+    /// $D$.
+    Diffusivity,
+    /// $k_{tr}$.
+    Trapping,
+    /// $k_{dt}$.
+    Detrapping,
+    /// $n_0$.
+    Injection,
+}
+
+/// The solver as a core [`Model`](uqforge_core::Model) of the logarithms of chosen parameters
+/// (they span decades, so sensitivity studies vary them log-uniformly): the outputs are the
+/// external current at each output time, then the stored charge at the last one.
+///
+/// ```
+/// use uqforge_core::Model;
+/// use uqforge_pinn::charge::{Field, LogModel, Parameter, Transport};
+///
+/// let base = Transport { field: Field::Poisson { mobility: 1.0, voltage: 1.0 },
+///     diffusivity: 0.01, trapping: 1.0, detrapping: 0.1, injection: 1.0, length: 1.0 };
+/// let model = LogModel::new(base, vec![Parameter::Drift, Parameter::Trapping], 100, 0.01,
+///     vec![0.5, 1.0])?;
+/// let mut y = [0.0; 3];
+/// model.eval(&[0.0, 0.0], &mut y)?; // mobility e^0 = 1, trapping e^0 = 1
+/// let direct = base.solve(100, 0.01, &[0.5, 1.0])?;
+/// assert_eq!(y, [direct.current[0], direct.current[1], direct.stored[1]]);
+/// # Ok::<(), uqforge_core::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogModel {
+    base: Transport,
+    varied: Vec<Parameter>,
+    cells: usize,
+    dt: f64,
+    times: Vec<f64>,
+}
+
+impl LogModel {
+    /// The model varying `varied` (each at most once) around `base`, solved on `cells` cells
+    /// with steps of at most `dt` up to the output `times`.
+    ///
+    /// # Errors
+    /// As [`Transport::solve`] for the base model, no varied parameter, or one twice.
+    pub fn new(
+        base: Transport,
+        varied: Vec<Parameter>,
+        cells: usize,
+        dt: f64,
+        times: Vec<f64>,
+    ) -> Result<Self> {
+        base.validate(cells, dt, &times)?;
+        validate::non_empty("varied parameters", &varied)?;
+        for (i, p) in varied.iter().enumerate() {
+            if varied[..i].contains(p) {
+                return Err(Error::invalid_parameter(
+                    "varied parameters",
+                    format!("{p:?} appears twice"),
+                ));
+            }
+        }
+        Ok(Self {
+            base,
+            varied,
+            cells,
+            dt,
+            times,
+        })
+    }
+
+    /// The transport model at log parameters `x` (the others from the base).
+    pub fn at(&self, x: &[f64]) -> Transport {
+        let mut m = self.base;
+        for (p, &value) in self.varied.iter().zip(x) {
+            let value = value.exp();
+            match p {
+                Parameter::Drift => {
+                    m.field = match m.field {
+                        Field::Constant(_) => Field::Constant(value),
+                        Field::Poisson { voltage, .. } => Field::Poisson {
+                            mobility: value,
+                            voltage,
+                        },
+                    }
+                }
+                Parameter::Diffusivity => m.diffusivity = value,
+                Parameter::Trapping => m.trapping = value,
+                Parameter::Detrapping => m.detrapping = value,
+                Parameter::Injection => m.injection = value,
+            }
+        }
+        m
+    }
+}
+
+impl uqforge_core::Model for LogModel {
+    fn input_dim(&self) -> usize {
+        self.varied.len()
+    }
+
+    fn output_dim(&self) -> usize {
+        self.times.len() + 1
+    }
+
+    fn eval(&self, x: &[f64], y: &mut [f64]) -> Result<()> {
+        let s = self.at(x).solve(self.cells, self.dt, &self.times)?;
+        let last = self.times.len() - 1;
+        y[..=last].copy_from_slice(&s.current);
+        y[last + 1] = s.stored[last];
+        Ok(())
+    }
+}
+
 /// Solves the tridiagonal system (`lower[0]` and `upper[last]` unused) by Thomas' algorithm;
 /// the matrices here are diagonally dominant (M-matrices), so no pivoting is needed.
 fn thomas(lower: &[f64], diag: &[f64], upper: &[f64], rhs: &mut [f64]) -> Vec<f64> {
@@ -501,6 +618,42 @@ mod tests {
                 s.trapped[(0, i)]
             );
         }
+    }
+
+    #[test]
+    fn log_model_maps_its_inputs_and_refuses_bad_ones() {
+        use uqforge_core::Model;
+        let base = unipolar(1.0, 0.1, 1.0, 0.01);
+        let varied = vec![
+            Parameter::Drift,
+            Parameter::Diffusivity,
+            Parameter::Detrapping,
+        ];
+        let m = LogModel::new(base, varied, 50, 0.02, vec![0.3, 0.6]).unwrap();
+        let x = [0.5_f64.ln(), 0.02_f64.ln(), 0.4_f64.ln()];
+        let moved = m.at(&x);
+        assert_eq!(
+            moved.field,
+            Field::Poisson {
+                mobility: 0.5,
+                voltage: 1.0
+            }
+        );
+        assert!((moved.diffusivity - 0.02).abs() < 1e-15 && (moved.detrapping - 0.4).abs() < 1e-15);
+        assert_eq!(moved.trapping, 1.0);
+        let mut y = [0.0; 3];
+        m.eval_checked(&x, &mut y).unwrap();
+        let direct = moved.solve(50, 0.02, &[0.3, 0.6]).unwrap();
+        assert_eq!(y, [direct.current[0], direct.current[1], direct.stored[1]]);
+        // A slower carrier carries less current.
+        let mut slow = [0.0; 3];
+        m.eval(&[0.25_f64.ln(), x[1], x[2]], &mut slow).unwrap();
+        assert!(slow[1] < y[1]);
+        assert!(m.eval_checked(&x[..2], &mut y).is_err());
+        assert!(LogModel::new(base, vec![], 50, 0.02, vec![0.3]).is_err());
+        let twice = vec![Parameter::Trapping, Parameter::Trapping];
+        assert!(LogModel::new(base, twice, 50, 0.02, vec![0.3]).is_err());
+        assert!(LogModel::new(base, vec![Parameter::Trapping], 50, 0.02, vec![]).is_err());
     }
 
     #[test]
