@@ -4,19 +4,20 @@
 //! **Models** (non-dimensional: length by the thickness scale, $\varepsilon = 1$). One mobile
 //! carrier of density $n$ and its trapped counterpart $n_t$ on $x \in [0, L]$:
 //! $$
-//! n_t + (vn)_x = Dn_{xx} - k_{tr}n + k_{dt}n_t,\qquad \partial_t n_t = k_{tr}n - k_{dt}n_t,
+//! \partial_t n + \partial_x(vn) = D\partial_x^2 n - k_{tr}n + k_{dt}n_t,\qquad
+//! \partial_t n_t = k_{tr}n - k_{dt}n_t,
 //! $$
 //! with injection $n(0, t) = n_0$, free outflow at $x = L$ (no diffusive flux; what arrives is
 //! extracted), and an empty insulator at $t = 0$. The velocity is
 //!
 //! - (a) constant, $v$, with $k_{dt} = 0$: the advection–diffusion–reaction model, whose
 //!   closed form is [`crate::diffusion::adr_exact`];
-//! - (b) $v = \mu E$ with the field from Poisson's equation $E_x = n + n_t$ and the applied
+//! - (b) $v = \mu E$ with the field from Poisson's equation $\partial_x E = n + n_t$ and the applied
 //!   voltage $\int_0^L E dx = V$: unipolar injection with trapping.
 //!
 //! The external current per unit area is Sato's average of the conduction current over the
 //! thickness (the displacement current averages to zero at constant voltage):
-//! $J = L^{-1}\int_0^L (vn - Dn_x)dx$.
+//! $J = L^{-1}\int_0^L (vn - D\partial_x n)dx$.
 //!
 //! **Scheme.** $N$ cells of width $h$; the flux through a face is Scharfetter and Gummel's
 //! (IEEE Trans. Electron Devices 16:64, 1969),

@@ -34,9 +34,11 @@
 //!   $O(n^3)$ once, then $O(n^2)$ per $\lambda$.
 //!
 //! **Wiener filtering** is the Fourier method with the penalty weight $p_k = \sigma^2/S_k$ set by
-//! the profile's power spectrum $S_k = \max(\bar P_k - \sigma^2, 10^{-3}\bar P_k)/s_k^2$, where
-//! $\bar P_k$ is the periodogram $|\hat y_k|^2$ averaged over neighbouring frequencies; then
-//! $f_k = (\bar P_k - \sigma^2)/(\bar P_k - \sigma^2 + \lambda\sigma^2)$ and $\lambda = 1$ is the
+//! the profile's power spectrum $S_k = (\bar P_k - c\sigma^2)/s_k^2$, where $\bar P_k$ is the
+//! periodogram $|\hat y_k|^2$ averaged over $2w + 1$ neighbouring frequencies and
+//! $c = 1 + 2/\sqrt{2w + 1}$ (two standard deviations of that average above the noise); where
+//! $\bar P_k \le c\sigma^2$ there is no signal and $f_k = 0$. Elsewhere
+//! $f_k = (\bar P_k - c\sigma^2)/(\bar P_k - c\sigma^2 + \lambda\sigma^2)$ and $\lambda = 1$ is the
 //! classical Wiener filter. Without a given $\sigma$, it is estimated from the top quarter of the
 //! frequencies, where a band-limited signal holds only noise: $\hat\sigma^2 =
 //! \operatorname{median}|\hat y_k|^2/\log 2$ (the median of an exponential variable).
@@ -46,9 +48,12 @@
 //!
 //! - generalised cross-validation (Golub, Heath, Wahba 1979) minimises
 //!   $G(\lambda) = mR/(m - \sum_k f_k)^2$;
+//! - robust GCV (Lukas, Inverse Problems 22:1883, 2006) multiplies $G$ by
+//!   $\gamma + (1 - \gamma)\sum_k f_k^2/m$, which penalises the near-interpolating $\lambda$ where
+//!   GCV occasionally finds a spurious minimum;
 //! - the L-curve (Hansen and O'Leary 1993) maximises the curvature of
-//!   $(\log R, \log P)$, in closed form from $P' = dP/d\lambda$ (Hansen, *Rank-deficient and
-//!   discrete ill-posed problems*, 1998, section 7.5.1);
+//!   $(\log\sqrt R, \log\sqrt P)$, in closed form from $dP/d\lambda$ (Hansen, *Rank-deficient
+//!   and discrete ill-posed problems*, SIAM 1998; [`Deconvolver::curvature`]);
 //! - the discrepancy principle (Morozov 1966) solves $R(\lambda) = m\sigma^2$ (the noise level
 //!   must be given: estimating it from the same residual would be circular).
 //!
@@ -60,7 +65,7 @@
 //! it targets the prediction error, and smooth profiles want more smoothing than the
 //! prediction does). The difference penalty also gives 1.5–4 times smaller errors on smooth
 //! profiles; it is the CLI's default. Wiener's data-dependent weights make its $\lambda$ a
-//! correction of the classical filter; GCV over it is unreliable (0.004–3.3).
+//! correction of the classical filter; GCV over it is unreliable (below 0.01 to 3.3).
 //!
 //! ```
 //! use nalgebra::DVector;
