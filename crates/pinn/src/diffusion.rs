@@ -89,14 +89,10 @@ impl Residual for AdrResidual {
     }
 
     fn eval(&self, at: &Point<'_>, lambda: &[f64], out: &mut Partials<'_>) {
-        let value = |c: Coefficient| match c {
-            Coefficient::Known(v) => v,
-            Coefficient::Unknown(j) => lambda[j],
-        };
         let (v, d, k) = (
-            value(self.velocity),
-            value(self.diffusivity),
-            value(self.rate),
+            self.velocity.value(lambda),
+            self.diffusivity.value(lambda),
+            self.rate.value(lambda),
         );
         let (u, u_t, u_x, u_xx) = (at.value(0), at.d(0, 0), at.d(0, 1), at.d2(0, 1, 1));
         out.residual(0, u_t + v * u_x - d * u_xx + k * u);

@@ -6,7 +6,7 @@ use uqforge_core::{Error, Result};
 use uqforge_datasets::ColumnData;
 use uqforge_pinn::pea::{Choice, Method, Penalty, Solver, Transfer, deconvolve};
 
-use crate::input::read_table;
+use crate::input::{finite_columns, read_table};
 
 /// Arguments of `uqforge pea`.
 #[derive(Debug, clap::Args)]
@@ -80,13 +80,7 @@ fn samples(spec: &str, flag: &str) -> Result<DVector<f64>> {
             format!("column `{}` is not numeric", column.name),
         ));
     };
-    if let Some(row) = values.iter().position(|v| !v.is_finite()) {
-        return Err(Error::NonFinite {
-            what: format!("{flag} `{spec}` (a missing value?), data row {}", row + 1),
-            index: row,
-            value: values[row],
-        });
-    }
+    finite_columns(&table, &[&column.name])?;
     Ok(DVector::from_column_slice(values))
 }
 
