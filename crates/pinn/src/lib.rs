@@ -7,6 +7,8 @@ pub mod burgers;
 pub mod charge;
 pub mod diffusion;
 pub mod dual;
+pub mod identifiability;
+pub mod identify;
 pub mod jets;
 pub mod loss;
 pub mod mlp;
