@@ -50,6 +50,8 @@ enum Command {
     /// Pulsed electro-acoustic (PEA) signals: space-charge profiles by regularised
     /// deconvolution.
     Pea(commands::pea::Args),
+    /// Charge transport in dielectrics: parameters identified from charge-density profiles.
+    Charge(commands::charge::Args),
 }
 
 /// Exit status of every failure.
@@ -96,6 +98,7 @@ fn run() -> Result<ExitCode, String> {
         Command::Gmrf(args) => commands::gmrf::run(&args),
         Command::Pinn(args) => commands::pinn::run(&args),
         Command::Pea(args) => commands::pea::run(&args),
+        Command::Charge(args) => commands::charge::run(&args),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

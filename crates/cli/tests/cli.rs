@@ -1178,3 +1178,101 @@ fn pea_refuses_bad_input_in_one_line() {
         assert!(err.contains(needle), "{line}: {err}");
     }
 }
+
+/// Profiles of model (a) (v = 1, D = 0.05, k = 0.5, n0 = 1) from its closed form, noise-free,
+/// 6 times by 21 positions, as a `t,x,n` CSV.
+fn charge_profiles() -> String {
+    let mut s = String::from("t,x,n\n");
+    for i in 1..=6 {
+        let t = 0.1 * f64::from(i);
+        for j in 0..=20 {
+            let x = 0.05 * f64::from(j);
+            let n = uqforge_pinn::diffusion::adr_exact(t, x, 1.0, 0.05, 0.5, 1.0);
+            s.push_str(&format!("{t},{x},{n}\n"));
+        }
+    }
+    temp_csv("charge_profiles.csv", &s)
+}
+
+#[test]
+fn charge_identify_follows_the_json_contract() {
+    let data = charge_profiles();
+    // A short training: the contract, not the accuracy (tested in the pinn crate).
+    let v = json(&run(&format!(
+        "charge identify --model adr --data {data} --seed 5 --members 2 --adam-steps 300 \
+         --lbfgs-steps 300 --collocation 300"
+    )));
+    assert_eq!(v["model"], "adr");
+    assert_eq!(v["seeds"], serde_json::json!([5, 6]));
+    assert_eq!(v["observations"], 126);
+    assert_eq!(v["length"], 1.0);
+    for name in ["v", "D", "k"] {
+        let p = &v["parameters"][name];
+        let value = p["value"].as_f64().unwrap();
+        let members: Vec<f64> = p["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_f64().unwrap())
+            .collect();
+        assert_eq!(members.len(), 2);
+        assert!(members.iter().all(|&m| m > 0.0), "{name}: {p}");
+        assert!(
+            (value - 0.5 * (members[0] + members[1])).abs() < 1e-12,
+            "{p}"
+        );
+        let (lo, hi) = (
+            p["ci"]["lower"].as_f64().unwrap(),
+            p["ci"]["upper"].as_f64().unwrap(),
+        );
+        assert!(
+            lo < value && value < hi && p["std_error"].as_f64().unwrap() > 0.0,
+            "{p}"
+        );
+        assert!(p["cramer_rao_sd"].as_f64().unwrap() > 0.0, "{p}");
+    }
+    assert!(v["unidentifiable"].is_array());
+    assert!(v["rng"].as_str().unwrap().contains("ChaCha8"));
+}
+
+#[test]
+fn charge_identify_refuses_bad_input_in_one_line() {
+    let data = charge_profiles();
+    let two = temp_csv("charge_two.csv", "t,x\n0.1,0\n0.2,0.5\n");
+    let one_time = temp_csv("charge_one_time.csv", "t,x,n\n0.1,0,1\n0.1,0.5,0.2\n");
+    let nan = temp_csv("charge_nan.csv", "t,x,n\n0.1,0,1\n0.2,0.5,NA\n");
+    for (line, needle) in [
+        (
+            format!("charge identify --model ohmic --data {data}"),
+            "`model`",
+        ),
+        (
+            format!("charge identify --model bipolar --data {data}"),
+            "not implemented yet",
+        ),
+        (format!("charge identify --model adr --data {two}"), "`n`"),
+        (
+            format!("charge identify --model adr --data {one_time}"),
+            "two times",
+        ),
+        (
+            format!("charge identify --model adr --data {nan}"),
+            "non-finite",
+        ),
+        (
+            format!("charge identify --model adr --data {data} --length 0.5"),
+            "[0, L]",
+        ),
+        (
+            format!("charge identify --model adr --data {data} --injection 0"),
+            "injection",
+        ),
+        (
+            format!("charge identify --model adr --data {data} --members 0"),
+            "members",
+        ),
+    ] {
+        let err = failure(&run(&line));
+        assert!(err.contains(needle), "{line}: {err}");
+    }
+}

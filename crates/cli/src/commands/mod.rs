@@ -2,6 +2,7 @@
 
 pub(crate) mod ate;
 pub(crate) mod center_outward;
+pub(crate) mod charge;
 pub(crate) mod datasets;
 pub(crate) mod depth;
 pub(crate) mod describe;

@@ -1,0 +1,154 @@
+//! `uqforge charge`: charge transport in dielectrics, identified from density profiles.
+
+use nalgebra::DMatrix;
+use serde_json::{Map, Value, json};
+use uqforge_core::{Error, Result};
+use uqforge_pinn::identify::{Adr, Settings, adr};
+
+use crate::input::{finite_columns, read_table};
+
+/// Arguments of `uqforge charge`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Task {
+    /// Transport parameters from charge-density profiles by a physics-informed network (an
+    /// ensemble over seeds); prints each parameter with its standard error and interval.
+    Identify(IdentifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct IdentifyArgs {
+    /// `adr` (one carrier at constant velocity with trapping: v, D, k), `unipolar` or `bipolar`.
+    #[arg(long)]
+    model: String,
+    /// CSV with columns `t`, `x`, `n`: the density n at time t > 0 and position x, one row per
+    /// observation (several times needed).
+    #[arg(long)]
+    data: String,
+    /// Seed of member 0 (member m uses seed + m; ChaCha8 streams).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Ensemble members.
+    #[arg(long, default_value_t = 3)]
+    members: usize,
+    /// Fit members after the first to bootstrap resamples of the rows.
+    #[arg(long)]
+    bootstrap: bool,
+    /// Injected density n0 at x = 0.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    injection: f64,
+    /// Thickness L (default: the largest position in the data).
+    #[arg(long, allow_negative_numbers = true)]
+    length: Option<f64>,
+    /// Adam steps per member.
+    #[arg(long, default_value_t = 3000)]
+    adam_steps: usize,
+    /// L-BFGS iterations per member.
+    #[arg(long, default_value_t = 5000)]
+    lbfgs_steps: usize,
+    /// Collocation points of the PDE residual.
+    #[arg(long, default_value_t = 2000)]
+    collocation: usize,
+}
+
+pub(crate) fn run(args: &Args) -> Result<Value> {
+    match &args.task {
+        Task::Identify(a) => identify(a),
+    }
+}
+
+fn identify(a: &IdentifyArgs) -> Result<Value> {
+    match a.model.as_str() {
+        "adr" => {}
+        "unipolar" | "bipolar" => {
+            return Err(Error::invalid_parameter(
+                "model",
+                format!(
+                    "`{}` is not implemented yet (the identifiability analysis of the unipolar \
+                     model is in uqforge_pinn::identifiability); use `adr`",
+                    a.model
+                ),
+            ));
+        }
+        other => {
+            return Err(Error::invalid_parameter(
+                "model",
+                format!("expected `adr`, `unipolar` or `bipolar`, got `{other}`"),
+            ));
+        }
+    }
+    let table = read_table(&a.data)?;
+    let names = ["t", "x", "n"];
+    finite_columns(&table, &names)?;
+    let columns: Vec<&[f64]> = names
+        .iter()
+        .map(|name| table.numeric(name))
+        .collect::<Result<_>>()?;
+    let data = DMatrix::from_fn(columns[0].len(), 3, |r, c| columns[c][r]);
+    let length = match a.length {
+        Some(l) => l,
+        None => data.column(1).max(),
+    };
+    let mut settings = Settings {
+        members: a.members,
+        seed: a.seed,
+        collocation: a.collocation,
+        bootstrap: a.bootstrap,
+        ..Settings::default()
+    };
+    settings.training.adam.steps = a.adam_steps;
+    settings.training.lbfgs.iterations = a.lbfgs_steps;
+    let model = Adr {
+        injection: a.injection,
+        length,
+    };
+    let fit = adr(&data, &model, &settings)?;
+    let mut parameters = Map::new();
+    for p in &fit.parameters {
+        let mut v = serde_json::to_value(p.estimate)
+            .map_err(|e| Error::parse("identification", e.to_string()))?;
+        v["ensemble_sd"] = json!(p.ensemble_sd);
+        v["cramer_rao_sd"] = finite_or_null(p.cramer_rao_sd);
+        v["members"] = json!(p.members);
+        parameters.insert(p.name.clone(), v);
+    }
+    let names: Vec<&str> = fit.parameters.iter().map(|p| p.name.as_str()).collect();
+    let unidentifiable: Vec<Value> = fit
+        .combinations
+        .iter()
+        .filter(|c| !c.identifiable)
+        .map(|c| {
+            let weights: Map<String, Value> = names
+                .iter()
+                .zip(&c.weights)
+                .map(|(n, w)| ((*n).to_owned(), json!(w)))
+                .collect();
+            json!({"log_weights": weights, "relative_sd": finite_or_null(c.sd)})
+        })
+        .collect();
+    Ok(json!({
+        "model": a.model,
+        "parameters": parameters,
+        "unidentifiable": unidentifiable,
+        "noise_sd": fit.noise_sd,
+        "data_rmse": fit.data_rmse,
+        "losses": fit.losses,
+        "observations": data.nrows(),
+        "injection": a.injection,
+        "length": length,
+        "members": a.members,
+        "bootstrap": a.bootstrap,
+        "seeds": fit.seeds,
+        "rng": "ChaCha8; member m trains from seed + m",
+    }))
+}
+
+/// A number, or `null` for an infinite one (JSON has no infinity).
+fn finite_or_null(v: f64) -> Value {
+    if v.is_finite() { json!(v) } else { Value::Null }
+}
