@@ -7,9 +7,10 @@
 //! $\phi_j = \log\theta_j$. With $J_{ij} = \partial f_i/\partial\phi_j$ (central differences of the
 //! finite-volume solver of [`crate::charge`], relative step $10^{-4}$), the Fisher information
 //! is $F = J^\top J/\sigma^2$, and any unbiased estimator has
-//! $\operatorname{Cov}(\hat\phi) \succeq F^{-1}$ (Cramér–Rao): $\sqrt{(F^{-1})_{jj}}$ is the
-//! smallest standard deviation of $\log\hat\theta_j$, that is the relative standard deviation of
-//! $\hat\theta_j$ (Bates and Watts, *Nonlinear Regression Analysis*, 1988, ch. 2).
+//! $\operatorname{Cov}(\hat\phi) \succeq F^{-1}$ (Cramér–Rao): with $F^{jj}$ the diagonal
+//! entries of $F^{-1}$, $\sqrt{F^{jj}}$ is the smallest standard deviation of
+//! $\log\hat\theta_j$, that is the relative standard deviation of $\hat\theta_j$ (Bates and
+//! Watts, *Nonlinear Regression Analysis*, 1988, ch. 2).
 //!
 //! **Combinations.** With the eigenpairs $F w_k = \lambda_k w_k$ ($\lVert w_k\rVert = 1$), the
 //! combination $w_k^\top\phi = \log\prod_j\theta_j^{w_{kj}}$ has Cramér–Rao standard deviation
