@@ -13,13 +13,15 @@
 //! - `cargo xtask doc [--katex-dir DIR]`: `cargo doc --workspace --no-deps` with the math
 //!   rendered by KaTeX (from a CDN, or from a local KaTeX distribution for offline use).
 //!
-//! xtask holds no method logic: suites live in the method crates ([`registry`] lists them).
+//! xtask holds no method logic: suites live in the method crates ([`registry`] lists them);
+//! the `charge` suite of the pinn crate gets its Sobol' step from the sensitivity crate here.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A command-line tool.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod bench;
+mod charge;
 mod doc;
 mod meta;
 mod report;
@@ -35,6 +37,7 @@ pub(crate) fn registry() -> Vec<uqforge_core::bench::Suite> {
     suites.extend(uqforge_depth::bench::suites());
     suites.extend(uqforge_gmrf::bench::suites());
     suites.extend(uqforge_pinn::bench::suites());
+    suites.extend(charge::suites());
     suites
 }
 

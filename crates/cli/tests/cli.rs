@@ -1233,6 +1233,21 @@ fn charge_identify_follows_the_json_contract() {
     }
     assert!(v["unidentifiable"].is_array());
     assert!(v["rng"].as_str().unwrap().contains("ChaCha8"));
+    assert!(v["voltage"].is_null());
+    // Model (b) reads the same file as net densities; four parameters.
+    let u = json(&run(&format!(
+        "charge identify --model unipolar --data {data} --voltage 2 --members 1 --adam-steps 50 \
+         --lbfgs-steps 50 --collocation 100"
+    )));
+    assert_eq!(u["voltage"], 2.0);
+    for name in ["mu", "D", "k_tr", "k_dt"] {
+        let p = &u["parameters"][name];
+        assert!(p["value"].as_f64().unwrap() > 0.0, "{name}: {p}");
+        assert!(
+            p["ensemble_sd"].is_null() && p["identifiable"].is_boolean(),
+            "{p}"
+        );
+    }
 }
 
 #[test]
@@ -1270,6 +1285,10 @@ fn charge_identify_refuses_bad_input_in_one_line() {
         (
             format!("charge identify --model adr --data {data} --members 0"),
             "members",
+        ),
+        (
+            format!("charge identify --model unipolar --data {data} --voltage 0"),
+            "voltage",
         ),
     ] {
         let err = failure(&run(&line));

@@ -19,6 +19,16 @@
 //! worst; the profiles carry the information about the past (a scratch run with the initial
 //! condition and $t_{\min} = 0$ biased $k$ by -8.5 %).
 //!
+//! **Model (b)** ([`unipolar`]): the profiles are of the net density $n + n_t$ (what a PEA
+//! measurement sees), the network has three outputs, the mobile and trapped densities and the
+//! potential $\phi$, and the PDE term holds the three residuals of [`UnipolarResidual`]
+//! (transport in the field $E = -\partial_x\phi$, trapping and release, Poisson's equation);
+//! the data term fits $u_n + u_{n_t}$ ([`Fit`]), and the boundary terms hold the injection
+//! $n(t, 0) = n_0$ and the electrodes' potentials $\phi(t, 0) = V$, $\phi(t, L) = 0$. The
+//! unknowns are $(\mu, D, k_{tr}, k_{dt})$. Release is slow at the time scale of a short
+//! experiment, and $k_{dt}$ is then what the data cannot fix: the report says so (below)
+//! rather than leaving a number without warning.
+//!
 //! **Uncertainty.** Two sources, reported separately and combined.
 //!
 //! - *Training.* The loss is not convex in $\theta$: trainings from different seeds end at
@@ -34,9 +44,10 @@
 //!   square data misfit. The same analysis lists the combinations of parameters the design
 //!   cannot pin down (relative standard deviation above 5 %).
 //!
-//! The standard error is $\sqrt{s_{ens}^2 + s_{CR}^2}$, with a normal 95 % interval.
-//! Scales: $v$, $D$ and $k$ start at $L/T$, $0.1L^2/T$ and $0.1/T$ with $T = t_{\max}$,
-//! unless given.
+//! The standard error is $\sqrt{s_{ens}^2 + s_{CR}^2}$, with a normal 95 % interval; a
+//! parameter whose Cramér–Rao relative deviation exceeds [`TOLERANCE`] is marked not
+//! identifiable. Scales: $v$, $D$ and $k$ start at $L/T$, $0.1L^2/T$ and $0.1/T$ with
+//! $T = t_{\max}$; $\mu$ at $L^2/(VT)$ and both rates at $0.1/T$; unless given.
 //!
 //! ```no_run
 //! use uqforge_pinn::charge::{Field, Transport};
@@ -63,7 +74,8 @@ use uqforge_core::{Error, Estimate, Result, rng, validate};
 use crate::charge::{Field, Parameter, Transport};
 use crate::diffusion::AdrResidual;
 use crate::identifiability::{Combination, Design, Observed, analyse};
-use crate::residual::Coefficient;
+use crate::jets::JetSpec;
+use crate::residual::{Coefficient, Partials, Point, Residual};
 use crate::sampling::latin_hypercube;
 use crate::train::{TrainOptions, train};
 use crate::{Activation, Mlp, Problem, Term, Unknown};
@@ -94,8 +106,14 @@ pub struct Settings {
     pub training: TrainOptions,
     /// Fit member $m > 0$ to a bootstrap resample of the profiles (member 0 fits them all).
     pub bootstrap: bool,
-    /// Starting values of $(v, D, k)$ (`None`: from the scales, see the module docs).
-    pub initial: Option<[f64; 3]>,
+    /// Start the collocation box at $t = 0$ and fit the empty insulator there (an initial
+    /// condition at `boundary` points), instead of starting at the first profile (`None`: the
+    /// model's default, no for model a, yes for model b; see the module docs).
+    #[serde(default)]
+    pub from_rest: Option<bool>,
+    /// Starting values of the unknowns, in the model's order (`None`: from the scales, see
+    /// the module docs).
+    pub initial: Option<Vec<f64>>,
 }
 
 impl Default for Settings {
@@ -115,6 +133,7 @@ impl Default for Settings {
             hidden: vec![32, 32, 32],
             training,
             bootstrap: false,
+            from_rest: None,
             initial: None,
         }
     }
@@ -123,7 +142,7 @@ impl Default for Settings {
 /// One identified parameter.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Estimated {
-    /// `"v"`, `"D"` or `"k"`.
+    /// `"v"`, `"D"`, `"k"` (model a) or `"mu"`, `"D"`, `"k_tr"`, `"k_dt"` (model b).
     pub name: String,
     /// Ensemble mean, with the combined standard error and its normal 95 % interval.
     pub estimate: Estimate,
@@ -132,6 +151,8 @@ pub struct Estimated {
     /// The Cramér–Rao standard deviation at the estimate (infinite when the design cannot
     /// identify the parameter).
     pub cramer_rao_sd: f64,
+    /// Whether its Cramér–Rao relative standard deviation is within [`TOLERANCE`].
+    pub identifiable: bool,
     /// Each member's value.
     pub members: Vec<f64>,
 }
@@ -149,9 +170,12 @@ pub struct Identification {
     pub data_rmse: Vec<f64>,
     /// The noise level of the Cramér–Rao analysis (the mean of `data_rmse`).
     pub noise_sd: f64,
-    /// The combinations of $(\log v, \log D, \log k)$ by Cramér–Rao standard deviation, the
-    /// least identifiable first (tolerance 5 %).
+    /// The combinations of the log parameters by Cramér–Rao standard deviation, the least
+    /// identifiable first (tolerance [`TOLERANCE`]).
     pub combinations: Vec<Combination>,
+    /// Each member's trained network (the states: $n$ for model a; $n$, $n_t$, $\phi$ for
+    /// model b).
+    pub networks: Vec<Mlp>,
 }
 
 impl Identification {
@@ -195,52 +219,388 @@ pub fn observations(times: &[f64], x: &[f64], density: &DMatrix<f64>) -> Result<
 /// [`Error::DimensionMismatch`] unless `data` has three columns, [`Error::EmptyInput`] for no
 /// rows, [`Error::NonFinite`] for a non-finite entry, [`Error::InvalidParameter`] for negative
 /// times, positions outside $[0, L]$, a single time, non-positive $n_0$, $L$ or starting
-/// values, zero members or points, or an empty hidden layer list, and the training's errors.
+/// values, starting values of the wrong count, zero members or points, or an empty hidden
+/// layer list, and the training's errors.
 pub fn adr(data: &DMatrix<f64>, model: &Adr, settings: &Settings) -> Result<Identification> {
     validate::positive("injection", model.injection)?;
     validate::positive("length", model.length)?;
-    let (t_lo, t_hi) = check_observations(data, model.length)?;
-    validate::at_least("members", settings.members, 1)?;
-    validate::at_least("collocation", settings.collocation, 1)?;
-    validate::at_least("boundary", settings.boundary, 1)?;
-    validate::non_empty("hidden layers", &settings.hidden)?;
+    let (first, t_hi) = check_observations(data, model.length)?;
+    let from_rest = settings.from_rest.unwrap_or(false);
+    let t_lo = if from_rest { 0.0 } else { first };
     let l = model.length;
-    let initial = settings
-        .initial
-        .unwrap_or([l / t_hi, 0.1 * l * l / t_hi, 0.1 / t_hi]);
-    for (name, v) in ["v", "D", "k"].iter().zip(initial) {
-        validate::positive(&format!("initial {name}"), v)?;
-    }
-    let mut sizes = vec![2];
-    sizes.extend(&settings.hidden);
-    sizes.push(1);
-    let bc = DMatrix::from_fn(settings.boundary, 2, |r, c| {
+    let names = ["v", "D", "k"];
+    let initial = starting_values(
+        settings,
+        &names,
+        &[l / t_hi, 0.1 * l * l / t_hi, 0.1 / t_hi],
+    )?;
+    let boundary = DMatrix::from_fn(settings.boundary, 2, |r, c| {
         if c == 0 {
             t_lo + (t_hi - t_lo) * (r as f64 + 0.5) / settings.boundary as f64
         } else {
             0.0
         }
     });
-    let bc_values = DMatrix::from_element(settings.boundary, 1, model.injection);
+    let injected = DMatrix::from_element(settings.boundary, 1, model.injection);
+    let rest = empty_insulator(settings.boundary, l);
     let residual = AdrResidual {
         velocity: Coefficient::Unknown(0),
         diffusivity: Coefficient::Unknown(1),
         rate: Coefficient::Unknown(2),
     };
-    let unknowns: Vec<Unknown> = ["v", "D", "k"]
+    let unknowns = positive_unknowns(&names, &initial);
+    let build = |fitted: &DMatrix<f64>, seed: u64| -> Result<(Problem, Mlp)> {
+        let colloc = latin_hypercube(settings.collocation, &[t_lo, 0.0], &[t_hi, l], seed, 1)?;
+        let mut terms = vec![
+            Term::data(
+                "data",
+                fitted.columns(0, 2).into_owned(),
+                fitted.columns(2, 1).into_owned(),
+            )?,
+            Term::new("pde", colloc, residual)?,
+            Term::data("injection", boundary.clone(), injected.clone())?,
+        ];
+        if from_rest {
+            let zeros = DMatrix::zeros(rest.nrows(), 1);
+            terms.push(Term::data("empty", rest.clone(), zeros)?);
+        }
+        let problem = Problem::new(terms, unknowns.clone())?;
+        let net = network(settings, 1, seed, [t_lo, t_hi], l)?
+            .with_output_scaling(&[0.0], &[model.injection])?;
+        Ok((problem, net))
+    };
+    let members = train_members(data, settings, &build)?;
+    let fitted = |theta: &[f64]| Transport {
+        field: Field::Constant(theta[0]),
+        diffusivity: theta[1],
+        trapping: theta[2],
+        detrapping: 0.0,
+        injection: model.injection,
+        length: l,
+    };
+    summarise(
+        data,
+        members,
+        &names,
+        &[
+            Parameter::Drift,
+            Parameter::Diffusivity,
+            Parameter::Trapping,
+        ],
+        Observed::Mobile,
+        &fitted,
+    )
+}
+
+/// What is known of model (b): the injected density $n_0$ at $x = 0$, the applied voltage $V$
+/// and the thickness $L$.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Unipolar {
+    /// Injected density $n_0$ (> 0).
+    pub injection: f64,
+    /// Applied voltage $V$ (> 0) between $x = 0$ and $x = L$.
+    pub voltage: f64,
+    /// Thickness $L$ (> 0).
+    pub length: f64,
+}
+
+/// Identifies $(\mu, D, k_{tr}, k_{dt})$ of model (b) from net densities (columns $t$, $x$,
+/// $n + n_t$; rows = observations); see the [module docs](self).
+///
+/// # Errors
+/// As [`adr`], and a voltage that is not positive.
+pub fn unipolar(
+    data: &DMatrix<f64>,
+    model: &Unipolar,
+    settings: &Settings,
+) -> Result<Identification> {
+    validate::positive("injection", model.injection)?;
+    validate::positive("voltage", model.voltage)?;
+    validate::positive("length", model.length)?;
+    let (first, t_hi) = check_observations(data, model.length)?;
+    let from_rest = settings.from_rest.unwrap_or(true);
+    let t_lo = if from_rest { 0.0 } else { first };
+    let (l, v) = (model.length, model.voltage);
+    let names = ["mu", "D", "k_tr", "k_dt"];
+    let initial = starting_values(
+        settings,
+        &names,
+        &[
+            l * l / (v * t_hi),
+            0.1 * l * l / t_hi,
+            0.1 / t_hi,
+            0.1 / t_hi,
+        ],
+    )?;
+    let nb = settings.boundary;
+    let at_time = |r: usize| t_lo + (t_hi - t_lo) * (r as f64 + 0.5) / nb as f64;
+    let injection_points = DMatrix::from_fn(nb, 2, |r, c| if c == 0 { at_time(r) } else { 0.0 });
+    let injected = DMatrix::from_element(nb, 1, model.injection);
+    // Both electrodes: phi(0) = V on the first half of the rows, phi(L) = 0 on the second.
+    let electrode_points = DMatrix::from_fn(2 * nb, 2, |r, c| match (c, r < nb) {
+        (0, _) => at_time(r % nb),
+        (_, true) => 0.0,
+        (_, false) => l,
+    });
+    let potentials = DMatrix::from_fn(2 * nb, 1, |r, _| if r < nb { v } else { 0.0 });
+    let rest = empty_insulator(nb, l);
+    let residual = UnipolarResidual {
+        mobility: Coefficient::Unknown(0),
+        diffusivity: Coefficient::Unknown(1),
+        trapping: Coefficient::Unknown(2),
+        detrapping: Coefficient::Unknown(3),
+    };
+    let unknowns = positive_unknowns(&names, &initial);
+    let build = |fitted: &DMatrix<f64>, seed: u64| -> Result<(Problem, Mlp)> {
+        let colloc = latin_hypercube(settings.collocation, &[t_lo, 0.0], &[t_hi, l], seed, 1)?;
+        let mut terms = vec![
+            Term::new(
+                "data",
+                fitted.columns(0, 2).into_owned(),
+                Fit::new(vec![1.0, 1.0, 0.0]),
+            )?
+            .with_targets(fitted.columns(2, 1).into_owned())?,
+            Term::new("pde", colloc, residual)?,
+            Term::new(
+                "injection",
+                injection_points.clone(),
+                Fit::new(vec![1.0, 0.0, 0.0]),
+            )?
+            .with_targets(injected.clone())?,
+            Term::new(
+                "electrodes",
+                electrode_points.clone(),
+                Fit::new(vec![0.0, 0.0, 1.0]),
+            )?
+            .with_targets(potentials.clone())?,
+        ];
+        if from_rest {
+            for (name, w) in [
+                ("empty (mobile)", [1.0, 0.0, 0.0]),
+                ("empty (trapped)", [0.0, 1.0, 0.0]),
+            ] {
+                terms.push(
+                    Term::new(name, rest.clone(), Fit::new(w.to_vec()))?
+                        .with_targets(DMatrix::zeros(nb, 1))?,
+                );
+            }
+        }
+        let problem = Problem::new(terms, unknowns.clone())?;
+        let n0 = model.injection;
+        let net = network(settings, 3, seed, [t_lo, t_hi], l)?
+            .with_output_scaling(&[0.0, 0.0, 0.5 * v], &[n0, n0, v])?;
+        Ok((problem, net))
+    };
+    let members = train_members(data, settings, &build)?;
+    let fitted = |theta: &[f64]| Transport {
+        field: Field::Poisson {
+            mobility: theta[0],
+            voltage: v,
+        },
+        diffusivity: theta[1],
+        trapping: theta[2],
+        detrapping: theta[3],
+        injection: model.injection,
+        length: l,
+    };
+    summarise(
+        data,
+        members,
+        &names,
+        &[
+            Parameter::Drift,
+            Parameter::Diffusivity,
+            Parameter::Trapping,
+            Parameter::Detrapping,
+        ],
+        Observed::Net,
+        &fitted,
+    )
+}
+
+/// $r = \sum_o w_o u_o - y$: data and Dirichlet conditions on a combination of the outputs
+/// (for model b, the measured net density $n + n_t$, the injected $n$, the potential).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fit {
+    weights: Vec<f64>,
+}
+
+impl Fit {
+    /// The combination with these weights, one per output.
+    pub fn new(weights: Vec<f64>) -> Self {
+        Self { weights }
+    }
+}
+
+impl Residual for Fit {
+    fn spec(&self, inputs: usize, outputs: usize) -> Result<JetSpec> {
+        validate::len("outputs of a combination fit", self.weights.len(), outputs)?;
+        Ok(JetSpec::values(inputs))
+    }
+
+    fn eval(&self, at: &Point<'_>, _: &[f64], out: &mut Partials<'_>) {
+        let mut r = -at.target[0];
+        for (o, &w) in self.weights.iter().enumerate() {
+            if w != 0.0 {
+                r += w * at.value(o);
+                out.d_value(0, o, w);
+            }
+        }
+        out.residual(0, r);
+    }
+}
+
+/// The residuals of model (b) for a network of inputs $(t, x)$ and outputs $(n, n_t, \phi)$,
+/// the mobile and trapped densities and the potential ($E = -\partial_x\phi$):
+/// $$
+/// r_1 = \partial_t n - \mu(\partial_x\phi\thinspace\partial_x n + n\partial_x^2\phi) -
+/// D\partial_x^2 n + k_{tr}n - k_{dt}n_t,
+/// $$
+/// $$
+/// r_2 = \partial_t n_t - k_{tr}n + k_{dt}n_t,\qquad r_3 = \partial_x^2\phi + n + n_t:
+/// $$
+/// transport in the field, trapping and release, and Poisson's equation ($\varepsilon = 1$).
+#[derive(Clone, Copy, Debug)]
+pub struct UnipolarResidual {
+    /// Mobility $\mu$.
+    pub mobility: Coefficient,
+    /// Diffusivity $D$.
+    pub diffusivity: Coefficient,
+    /// Trapping rate $k_{tr}$.
+    pub trapping: Coefficient,
+    /// Detrapping rate $k_{dt}$.
+    pub detrapping: Coefficient,
+}
+
+impl Residual for UnipolarResidual {
+    fn equations(&self) -> usize {
+        3
+    }
+
+    fn spec(&self, inputs: usize, outputs: usize) -> Result<JetSpec> {
+        validate::len("inputs of a unipolar network (t, x)", 2, inputs)?;
+        validate::len("outputs of a unipolar network (n, n_t, phi)", 3, outputs)?;
+        JetSpec::second_order(2, &[[1, 1]])
+    }
+
+    fn eval(&self, at: &Point<'_>, lambda: &[f64], out: &mut Partials<'_>) {
+        let (mu, d, ktr, kdt) = (
+            self.mobility.value(lambda),
+            self.diffusivity.value(lambda),
+            self.trapping.value(lambda),
+            self.detrapping.value(lambda),
+        );
+        let (n, n_t, n_x, n_xx) = (at.value(0), at.d(0, 0), at.d(0, 1), at.d2(0, 1, 1));
+        let (m, m_t) = (at.value(1), at.d(1, 0));
+        let (phi_x, phi_xx) = (at.d(2, 1), at.d2(2, 1, 1));
+        // Transport.
+        let drift = phi_x * n_x + n * phi_xx;
+        out.residual(0, n_t - mu * drift - d * n_xx + ktr * n - kdt * m);
+        out.d_value(0, 0, -mu * phi_xx + ktr);
+        out.d_first(0, 0, 0, 1.0);
+        out.d_first(0, 0, 1, -mu * phi_x);
+        out.d_second(0, 0, 1, 1, -d);
+        out.d_value(0, 1, -kdt);
+        out.d_first(0, 2, 1, -mu * n_x);
+        out.d_second(0, 2, 1, 1, -mu * n);
+        // Trapping.
+        out.residual(1, m_t - ktr * n + kdt * m);
+        out.d_first(1, 1, 0, 1.0);
+        out.d_value(1, 0, -ktr);
+        out.d_value(1, 1, kdt);
+        // Poisson.
+        out.residual(2, phi_xx + n + m);
+        out.d_second(2, 2, 1, 1, 1.0);
+        out.d_value(2, 0, 1.0);
+        out.d_value(2, 1, 1.0);
+        for (c, partials) in [
+            (self.mobility, [-drift, 0.0]),
+            (self.diffusivity, [-n_xx, 0.0]),
+            (self.trapping, [n, -n]),
+            (self.detrapping, [-m, m]),
+        ] {
+            if let Coefficient::Unknown(j) = c {
+                out.d_coefficient(0, j, partials[0]);
+                out.d_coefficient(1, j, partials[1]);
+            }
+        }
+    }
+}
+
+/// The starting values: the settings' (checked for count and sign) or the defaults.
+fn starting_values(settings: &Settings, names: &[&str], defaults: &[f64]) -> Result<Vec<f64>> {
+    validate::at_least("members", settings.members, 1)?;
+    validate::at_least("collocation", settings.collocation, 1)?;
+    validate::at_least("boundary", settings.boundary, 1)?;
+    validate::non_empty("hidden layers", &settings.hidden)?;
+    let initial = settings
+        .initial
+        .clone()
+        .unwrap_or_else(|| defaults.to_vec());
+    validate::len("starting values", names.len(), initial.len())?;
+    for (name, &v) in names.iter().zip(&initial) {
+        validate::positive(&format!("initial {name}"), v)?;
+    }
+    Ok(initial)
+}
+
+/// `count` points $(0, x)$ with $x$ evenly spaced inside $(0, L)$: where the insulator is
+/// empty at the start.
+fn empty_insulator(count: usize, l: f64) -> DMatrix<f64> {
+    DMatrix::from_fn(count, 2, |r, c| {
+        if c == 0 {
+            0.0
+        } else {
+            l * (r as f64 + 0.5) / count as f64
+        }
+    })
+}
+
+fn positive_unknowns(names: &[&str], initial: &[f64]) -> Vec<Unknown> {
+    names
         .iter()
         .zip(initial)
-        .map(|(name, initial)| Unknown {
+        .map(|(name, &initial)| Unknown {
             name: (*name).into(),
             initial,
             positive: true,
         })
-        .collect();
+        .collect()
+}
 
-    let mut seeds = Vec::with_capacity(settings.members);
-    let mut losses = Vec::with_capacity(settings.members);
-    let mut data_rmse = Vec::with_capacity(settings.members);
-    let mut values: Vec<Vec<f64>> = Vec::with_capacity(settings.members);
+/// A tanh network of inputs $(t, x)$ on the box $[t_0, t_1]\times[0, L]$.
+fn network(settings: &Settings, outputs: usize, seed: u64, t: [f64; 2], l: f64) -> Result<Mlp> {
+    let mut sizes = vec![2];
+    sizes.extend(&settings.hidden);
+    sizes.push(outputs);
+    Mlp::new(&sizes, Activation::Tanh, seed)?.with_input_box(&[t[0], 0.0], &[t[1], l])
+}
+
+/// Builds a member's problem and network from the (possibly resampled) data and its seed.
+type BuildMember<'a> = dyn Fn(&DMatrix<f64>, u64) -> Result<(Problem, Mlp)> + 'a;
+
+/// What the members of an ensemble found.
+struct Members {
+    seeds: Vec<u64>,
+    losses: Vec<f64>,
+    data_rmse: Vec<f64>,
+    values: Vec<Vec<f64>>,
+    networks: Vec<Mlp>,
+}
+
+/// Trains each member on its problem (term 0 must be the data term).
+fn train_members(
+    data: &DMatrix<f64>,
+    settings: &Settings,
+    build: &BuildMember<'_>,
+) -> Result<Members> {
+    let mut out = Members {
+        seeds: Vec::with_capacity(settings.members),
+        losses: Vec::with_capacity(settings.members),
+        data_rmse: Vec::with_capacity(settings.members),
+        values: Vec::with_capacity(settings.members),
+        networks: Vec::with_capacity(settings.members),
+    };
     for m in 0..settings.members {
         let seed = settings.seed.wrapping_add(m as u64);
         let fitted = if settings.bootstrap && m > 0 {
@@ -248,57 +608,46 @@ pub fn adr(data: &DMatrix<f64>, model: &Adr, settings: &Settings) -> Result<Iden
         } else {
             data.clone()
         };
-        let points = fitted.columns(0, 2).into_owned();
-        let targets = fitted.columns(2, 1).into_owned();
-        let colloc = latin_hypercube(settings.collocation, &[t_lo, 0.0], &[t_hi, l], seed, 1)?;
-        let problem = Problem::new(
-            vec![
-                Term::data("data", points, targets)?,
-                Term::new("pde", colloc, residual)?,
-                Term::data("injection", bc.clone(), bc_values.clone())?,
-            ],
-            unknowns.clone(),
-        )?;
-        let mut net = Mlp::new(&sizes, Activation::Tanh, seed)?
-            .with_input_box(&[t_lo, 0.0], &[t_hi, l])?
-            .with_output_scaling(&[0.0], &[model.injection])?;
+        let (problem, mut net) = build(&fitted, seed)?;
         let fit = train(&problem, &mut net, &settings.training, &mut NoProgress)?;
-        seeds.push(seed);
-        losses.push(fit.loss.total);
-        data_rmse.push(fit.loss.terms[0].sqrt());
-        values.push(fit.coefficients);
+        out.seeds.push(seed);
+        out.losses.push(fit.loss.total);
+        out.data_rmse.push(fit.loss.terms[0].sqrt());
+        out.values.push(fit.coefficients);
+        out.networks.push(net);
     }
-    let ensemble: Vec<(f64, Option<f64>)> = (0..3)
-        .map(|j| mean_sd(&values.iter().map(|v| v[j]).collect::<Vec<_>>()))
+    Ok(out)
+}
+
+/// Ensemble means and spreads, the Cramér–Rao analysis at the means, and the report.
+fn summarise(
+    data: &DMatrix<f64>,
+    members: Members,
+    names: &[&str],
+    parameters: &[Parameter],
+    observed: Observed,
+    model_at: &dyn Fn(&[f64]) -> Transport,
+) -> Result<Identification> {
+    let ensemble: Vec<(f64, Option<f64>)> = (0..names.len())
+        .map(|j| mean_sd(&members.values.iter().map(|v| v[j]).collect::<Vec<_>>()))
         .collect::<Result<_>>()?;
-    let noise_sd = data_rmse.iter().sum::<f64>() / data_rmse.len() as f64;
-    let fitted = Transport {
-        field: Field::Constant(ensemble[0].0),
-        diffusivity: ensemble[1].0,
-        trapping: ensemble[2].0,
-        detrapping: 0.0,
-        injection: model.injection,
-        length: l,
-    };
+    let noise_sd = members.data_rmse.iter().sum::<f64>() / members.data_rmse.len() as f64;
+    let means: Vec<f64> = ensemble.iter().map(|e| e.0).collect();
     let design = Design {
         points: data.columns(0, 2).into_owned(),
-        observed: Observed::Mobile,
+        observed,
         noise_sd,
     };
-    let (cells, dt) = (CR_CELLS, t_hi / CR_STEPS);
+    let t_hi = data.column(0).max();
     let information = analyse(
-        &fitted,
-        &[
-            Parameter::Drift,
-            Parameter::Diffusivity,
-            Parameter::Trapping,
-        ],
+        &model_at(&means),
+        parameters,
         &design,
-        cells,
-        dt,
-        0.05,
+        CR_CELLS,
+        t_hi / CR_STEPS,
+        TOLERANCE,
     )?;
-    let parameters = ["v", "D", "k"]
+    let parameters = names
         .iter()
         .enumerate()
         .map(|(j, name)| {
@@ -315,19 +664,25 @@ pub fn adr(data: &DMatrix<f64>, model: &Adr, settings: &Settings) -> Result<Iden
                 estimate,
                 ensemble_sd,
                 cramer_rao_sd,
-                members: values.iter().map(|v| v[j]).collect(),
+                identifiable: information.relative_sd[j] <= TOLERANCE,
+                members: members.values.iter().map(|v| v[j]).collect(),
             })
         })
         .collect::<Result<_>>()?;
     Ok(Identification {
         parameters,
-        seeds,
-        losses,
-        data_rmse,
+        seeds: members.seeds,
+        losses: members.losses,
+        data_rmse: members.data_rmse,
         noise_sd,
         combinations: information.combinations,
+        networks: members.networks,
     })
 }
+
+/// Relative Cramér–Rao standard deviation beyond which a parameter or combination is reported
+/// as not identifiable.
+pub const TOLERANCE: f64 = 0.05;
 
 /// Cells and steps (over the data's time span) of the finite-volume model in the Cramér–Rao
 /// analysis.
@@ -474,6 +829,69 @@ mod tests {
         assert_eq!(fit.combinations.len(), 3);
     }
 
+    /// The unipolar residuals' and the combination fit's partial derivatives, through the
+    /// loss gradient, against central differences of the loss.
+    #[test]
+    fn unipolar_loss_gradient_equals_central_differences() {
+        let residual = UnipolarResidual {
+            mobility: Coefficient::Unknown(0),
+            diffusivity: Coefficient::Unknown(1),
+            trapping: Coefficient::Unknown(2),
+            detrapping: Coefficient::Unknown(3),
+        };
+        let points = DMatrix::from_fn(25, 2, |b, i| 0.5 + 0.45 * ((b * 7 + i * 3) as f64).sin());
+        let targets = DMatrix::from_fn(25, 1, |b, _| (b as f64 * 0.3).cos());
+        let names = ["mu", "D", "k_tr", "k_dt"];
+        let problem = Problem::new(
+            vec![
+                Term::new("pde", points.clone(), residual).unwrap(),
+                Term::new("net", points, Fit::new(vec![1.0, 1.0, 0.0]))
+                    .unwrap()
+                    .with_targets(targets)
+                    .unwrap(),
+            ],
+            positive_unknowns(&names, &[0.9, 0.05, 1.3, 0.4]),
+        )
+        .unwrap();
+        let net = Mlp::new(&[2, 6, 6, 3], Activation::Tanh, 3).unwrap();
+        let eta = problem.initial_internal();
+        let mut ws = problem.workspace(&net).unwrap();
+        let (mut g_theta, mut g_eta) = (vec![0.0; net.n_params()], vec![0.0; 4]);
+        problem
+            .evaluate(&net, &eta, &mut ws, Some((&mut g_theta, &mut g_eta)))
+            .unwrap();
+        let h = 1e-6;
+        let mut value =
+            |net: &Mlp, eta: &[f64]| problem.evaluate(net, eta, &mut ws, None).unwrap().total;
+        let mut worst: f64 = 0.0;
+        let mut shifted = net.clone();
+        for p in 0..net.n_params() {
+            let mut theta = net.params().to_vec();
+            theta[p] += h;
+            shifted.set_params(&theta).unwrap();
+            let up = value(&shifted, &eta);
+            theta[p] -= 2.0 * h;
+            shifted.set_params(&theta).unwrap();
+            let down = value(&shifted, &eta);
+            worst = worst.max((g_theta[p] - (up - down) / (2.0 * h)).abs());
+        }
+        for j in 0..4 {
+            let (mut up, mut down) = (eta.clone(), eta.clone());
+            up[j] += h;
+            down[j] -= h;
+            let fd = (value(&net, &up) - value(&net, &down)) / (2.0 * h);
+            worst = worst.max((g_eta[j] - fd).abs());
+        }
+        let scale = g_theta
+            .iter()
+            .chain(&g_eta)
+            .fold(0.0f64, |m, g| m.max(g.abs()));
+        assert!(
+            worst <= 1e-6 * scale,
+            "max error {worst:e} against max |g| {scale:e}"
+        );
+    }
+
     #[test]
     fn bad_input_is_refused() {
         let ok = profiles();
@@ -522,7 +940,7 @@ mod tests {
                 ..tiny()
             },
             Settings {
-                initial: Some([1.0, 0.0, 1.0]),
+                initial: Some(vec![1.0, 0.0, 1.0]),
                 ..tiny()
             },
         ] {

@@ -3,7 +3,7 @@
 use nalgebra::DMatrix;
 use serde_json::{Map, Value, json};
 use uqforge_core::{Error, Result};
-use uqforge_pinn::identify::{Adr, Settings, adr};
+use uqforge_pinn::identify::{Adr, Settings, Unipolar, adr, unipolar};
 
 use crate::input::{finite_columns, read_table};
 
@@ -23,11 +23,13 @@ enum Task {
 
 #[derive(Debug, clap::Args)]
 struct IdentifyArgs {
-    /// `adr` (one carrier at constant velocity with trapping: v, D, k), `unipolar` or `bipolar`.
+    /// `adr` (one carrier at constant velocity, lost at rate k: v, D, k), `unipolar` (one
+    /// carrier in its own field, trapped and released: mu, D, k_tr, k_dt) or `bipolar`.
     #[arg(long)]
     model: String,
-    /// CSV with columns `t`, `x`, `n`: the density n at time t > 0 and position x, one row per
-    /// observation (several times needed).
+    /// CSV with columns `t`, `x`, `n`: the density n (for `unipolar`, the net density of mobile
+    /// and trapped charge) at time t and position x, one row per observation (two times at
+    /// least).
     #[arg(long)]
     data: String,
     /// Seed of member 0 (member m uses seed + m; ChaCha8 streams).
@@ -42,6 +44,9 @@ struct IdentifyArgs {
     /// Injected density n0 at x = 0.
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     injection: f64,
+    /// Applied voltage V (`unipolar`).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    voltage: f64,
     /// Thickness L (default: the largest position in the data).
     #[arg(long, allow_negative_numbers = true)]
     length: Option<f64>,
@@ -64,15 +69,11 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
 
 fn identify(a: &IdentifyArgs) -> Result<Value> {
     match a.model.as_str() {
-        "adr" => {}
-        "unipolar" | "bipolar" => {
+        "adr" | "unipolar" => {}
+        "bipolar" => {
             return Err(Error::invalid_parameter(
                 "model",
-                format!(
-                    "`{}` is not implemented yet (the identifiability analysis of the unipolar \
-                     model is in uqforge_pinn::identifiability); use `adr`",
-                    a.model
-                ),
+                "`bipolar` is not implemented yet; use `adr` or `unipolar`",
             ));
         }
         other => {
@@ -103,17 +104,27 @@ fn identify(a: &IdentifyArgs) -> Result<Value> {
     };
     settings.training.adam.steps = a.adam_steps;
     settings.training.lbfgs.iterations = a.lbfgs_steps;
-    let model = Adr {
-        injection: a.injection,
-        length,
+    let fit = if a.model == "adr" {
+        let model = Adr {
+            injection: a.injection,
+            length,
+        };
+        adr(&data, &model, &settings)?
+    } else {
+        let model = Unipolar {
+            injection: a.injection,
+            voltage: a.voltage,
+            length,
+        };
+        unipolar(&data, &model, &settings)?
     };
-    let fit = adr(&data, &model, &settings)?;
     let mut parameters = Map::new();
     for p in &fit.parameters {
         let mut v = serde_json::to_value(p.estimate)
             .map_err(|e| Error::parse("identification", e.to_string()))?;
         v["ensemble_sd"] = json!(p.ensemble_sd);
         v["cramer_rao_sd"] = finite_or_null(p.cramer_rao_sd);
+        v["identifiable"] = json!(p.identifiable);
         v["members"] = json!(p.members);
         parameters.insert(p.name.clone(), v);
     }
@@ -140,6 +151,7 @@ fn identify(a: &IdentifyArgs) -> Result<Value> {
         "losses": fit.losses,
         "observations": data.nrows(),
         "injection": a.injection,
+        "voltage": (a.model == "unipolar").then_some(a.voltage),
         "length": length,
         "members": a.members,
         "bootstrap": a.bootstrap,
