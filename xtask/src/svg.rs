@@ -1,9 +1,10 @@
-//! A small SVG line-plot writer for benchmark reports: axes (linear or log10), ticks, series
-//! with markers, a legend. About 150 lines, written here to keep xtask's dependencies few.
+//! A small SVG plot writer for benchmark reports: axes (linear or log10), ticks, series as
+//! lines with markers or as grouped bars, a legend. About 200 lines, written here to keep
+//! xtask's dependencies few.
 
 use std::fmt::Write;
 
-use uqforge_core::bench::Plot;
+use uqforge_core::bench::{Plot, Series};
 
 const W: f64 = 640.0;
 const H: f64 = 420.0;
@@ -93,12 +94,20 @@ fn esc(s: &str) -> String {
 
 /// The plot as a standalone SVG document.
 pub(crate) fn render(plot: &Plot) -> String {
-    let xa = Axis::new(
-        plot.series.iter().flat_map(|s| s.x.iter().copied()),
-        plot.log_x,
-    );
+    let xa = if plot.bars {
+        bar_axis(plot)
+    } else {
+        Axis::new(
+            plot.series.iter().flat_map(|s| s.x.iter().copied()),
+            plot.log_x,
+        )
+    };
     let ya = Axis::new(
-        plot.series.iter().flat_map(|s| s.y.iter().copied()),
+        plot.series
+            .iter()
+            .flat_map(|s| s.y.iter().copied())
+            // Bars start at 0 on a linear axis.
+            .chain((plot.bars && !plot.log_y).then_some(0.0)),
         plot.log_y,
     );
     let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
@@ -117,7 +126,15 @@ pub(crate) fn render(plot: &Plot) -> String {
         W / 2.0,
         esc(&plot.title)
     );
-    for (v, label) in xa.ticks() {
+    let x_ticks = if plot.bars {
+        categories(plot)
+            .into_iter()
+            .map(|c| (c, format!("{c}")))
+            .collect()
+    } else {
+        xa.ticks()
+    };
+    for (v, label) in x_ticks {
         if let Some(u) = xa.unit(v) {
             let x = px(u);
             let _ = writeln!(
@@ -162,26 +179,19 @@ pub(crate) fn render(plot: &Plot) -> String {
     );
     for (k, series) in plot.series.iter().enumerate() {
         let color = COLORS[k % COLORS.len()];
-        let points: Vec<(f64, f64)> = series
-            .x
-            .iter()
-            .zip(&series.y)
-            .filter_map(|(&x, &y)| Some((px(xa.unit(x)?), py(ya.unit(y)?))))
-            .collect();
-        let path: Vec<String> = points
-            .iter()
-            .map(|(x, y)| format!("{x:.1},{y:.1}"))
-            .collect();
-        let _ = writeln!(
-            s,
-            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
-            path.join(" ")
-        );
-        for (x, y) in &points {
-            let _ = writeln!(
-                s,
-                r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{color}"/>"#
+        if plot.bars {
+            draw_bars(
+                &mut s,
+                series,
+                (k, plot.series.len()),
+                color,
+                &xa,
+                &ya,
+                &px,
+                &py,
             );
+        } else {
+            draw_line(&mut s, series, color, &xa, &ya, &px, &py);
         }
         let ly = TOP + 16.0 + 18.0 * k as f64;
         let lx = LEFT + pw - 190.0;
@@ -198,10 +208,100 @@ pub(crate) fn render(plot: &Plot) -> String {
     s
 }
 
+/// A series as a polyline with a marker at each point.
+fn draw_line(
+    s: &mut String,
+    series: &Series,
+    color: &str,
+    xa: &Axis,
+    ya: &Axis,
+    px: &dyn Fn(f64) -> f64,
+    py: &dyn Fn(f64) -> f64,
+) {
+    let points: Vec<(f64, f64)> = series
+        .x
+        .iter()
+        .zip(&series.y)
+        .filter_map(|(&x, &y)| Some((px(xa.unit(x)?), py(ya.unit(y)?))))
+        .collect();
+    let path: Vec<String> = points
+        .iter()
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
+        path.join(" ")
+    );
+    for (x, y) in &points {
+        let _ = writeln!(
+            s,
+            r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{color}"/>"#
+        );
+    }
+}
+
+/// Series `k` of `groups` as bars: slot `k` of the 0.8 units around each category, from 0
+/// (or the bottom of a log axis) to the value.
+#[allow(clippy::too_many_arguments)]
+fn draw_bars(
+    s: &mut String,
+    series: &Series,
+    (k, groups): (usize, usize),
+    color: &str,
+    xa: &Axis,
+    ya: &Axis,
+    px: &dyn Fn(f64) -> f64,
+    py: &dyn Fn(f64) -> f64,
+) {
+    let slot = 0.8 / groups.max(1) as f64;
+    let floor = if ya.log { 10f64.powf(ya.lo) } else { 0.0 };
+    let Some(base) = ya.unit(floor).map(py) else {
+        return;
+    };
+    for (&x, &y) in series.x.iter().zip(&series.y) {
+        let left = x - 0.4 + slot * k as f64;
+        let (Some(a), Some(b), Some(v)) = (xa.unit(left), xa.unit(left + slot), ya.unit(y)) else {
+            continue;
+        };
+        let (x0, x1, top) = (px(a), px(b), py(v));
+        let _ = writeln!(
+            s,
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{color}"/>"#,
+            x0 + 1.0,
+            top.min(base),
+            (x1 - x0 - 2.0).max(1.0),
+            (base - top).abs()
+        );
+    }
+}
+
+/// The distinct x values of a bar plot, sorted.
+fn categories(plot: &Plot) -> Vec<f64> {
+    let mut c: Vec<f64> = plot
+        .series
+        .iter()
+        .flat_map(|s| s.x.iter().copied())
+        .filter(|x| x.is_finite())
+        .collect();
+    c.sort_by(f64::total_cmp);
+    c.dedup();
+    c
+}
+
+/// The x axis of a bar plot: half a unit beyond the first and last category.
+fn bar_axis(plot: &Plot) -> Axis {
+    let c = categories(plot);
+    let (lo, hi) = match (c.first(), c.last()) {
+        (Some(&a), Some(&b)) => (a - 0.5, b + 0.5),
+        _ => (0.0, 1.0),
+    };
+    Axis { log: false, lo, hi }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uqforge_core::bench::Series;
 
     #[test]
     fn a_range_from_zero_labels_its_first_tick_0_not_minus_0() {
@@ -222,6 +322,7 @@ mod tests {
             y_label: "error".into(),
             log_x: log,
             log_y: log,
+            bars: false,
             series: vec![Series {
                 label: "s".into(),
                 x: (1..=y.len()).map(|i| 10f64.powi(i as i32)).collect(),
@@ -249,5 +350,43 @@ mod tests {
             let (x, y) = (num("cx=\""), num("cy=\""));
             assert!((LEFT..=W - RIGHT).contains(&x) && (TOP..=H - BOTTOM).contains(&y));
         }
+    }
+
+    #[test]
+    fn bars_stand_on_zero_side_by_side_within_their_category() {
+        let series = |label: &str, y: Vec<f64>| Series {
+            label: label.into(),
+            x: vec![1.0, 2.0],
+            y,
+        };
+        let p = Plot {
+            bars: true,
+            series: vec![series("a", vec![0.5, 1.0]), series("b", vec![0.25, 0.0])],
+            ..plot(false, vec![])
+        };
+        let svg = render(&p);
+        // Background, frame, and one bar per (series, category).
+        let bars: Vec<[f64; 4]> = svg
+            .split("<rect")
+            .skip(3)
+            .map(|r| {
+                ["x=\"", "y=\"", "width=\"", "height=\""].map(|key| {
+                    let rest = &r[r.find(key).unwrap() + key.len()..];
+                    rest[..rest.find('"').unwrap()].parse().unwrap()
+                })
+            })
+            .collect();
+        assert_eq!(bars.len(), 4, "{svg}");
+        let bottom = |b: &[f64; 4]| b[1] + b[3];
+        for b in &bars {
+            assert!((bottom(b) - bottom(&bars[0])).abs() < 0.2, "{bars:?}");
+        }
+        // a's bars are left of b's in each category, and a at 1.0 is twice as tall as at 0.5.
+        assert!(
+            bars[0][0] < bars[2][0] && bars[1][0] < bars[3][0],
+            "{bars:?}"
+        );
+        assert!((bars[1][3] / bars[0][3] - 2.0).abs() < 0.02, "{bars:?}");
+        assert!(svg.contains(">1<") && svg.contains(">2<"));
     }
 }

@@ -122,6 +122,7 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
         y_label: "seconds".into(),
         log_x: true,
         log_y: true,
+        bars: false,
         series: vec![Series {
             label: "uqforge".into(),
             x: sizes.iter().map(|&n| n as f64).collect(),
@@ -199,6 +200,7 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
         y_label: "standard deviation of the DiM estimate".into(),
         log_x: false,
         log_y: false,
+        bars: false,
         series: vec![
             Series {
                 label: "true sd".into(),
@@ -223,6 +225,7 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
         y_label: "true sd of the estimate".into(),
         log_x: false,
         log_y: false,
+        bars: false,
         series: vec![
             Series {
                 label: "AIPW, exogenous".into(),

@@ -103,7 +103,7 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-/// A line plot of one or more series.
+/// A plot of one or more series: lines, or grouped bars.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plot {
     /// File stem of the rendered plot (`<suite>-<name>.svg`).
@@ -118,6 +118,10 @@ pub struct Plot {
     pub log_x: bool,
     /// Logarithmic y axis.
     pub log_y: bool,
+    /// Draw each series as bars at its x values, the series side by side (categories at
+    /// small integer x, e.g. one per output), instead of lines.
+    #[serde(default)]
+    pub bars: bool,
     /// The series.
     pub series: Vec<Series>,
 }
@@ -267,6 +271,7 @@ pub fn rng_suite(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<Su
             y_label: "RMSE".into(),
             log_x: true,
             log_y: true,
+            bars: false,
             series: vec![
                 Series {
                     label: "observed".into(),

@@ -239,6 +239,7 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
             y_label: "loss, relative error".into(),
             log_x: false,
             log_y: true,
+            bars: false,
             series,
         });
         accuracy_rows.push(vec![

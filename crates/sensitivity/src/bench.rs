@@ -208,6 +208,7 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
                 y_label: "RMSE".into(),
                 log_x: true,
                 log_y: true,
+                bars: false,
                 series,
             });
         }

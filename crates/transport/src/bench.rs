@@ -525,6 +525,7 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
             y_label: "CPU seconds".into(),
             log_x: true,
             log_y: true,
+            bars: false,
             series,
         }],
     })

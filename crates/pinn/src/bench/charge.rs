@@ -415,6 +415,7 @@ pub fn run(
         y_label: y_label.into(),
         log_x: false,
         log_y,
+        bars: false,
         series,
     };
     let e = percent_error(&fit);
@@ -507,14 +508,17 @@ pub fn run(
                 fit_series,
                 false,
             ),
-            line(
-                "sobol",
-                "Total Sobol' indices per output (1-3: current at t = 0.25, 0.5, 1; 4: stored charge)",
-                "output",
-                "total index",
-                sobol_series,
-                true,
-            ),
+            Plot {
+                bars: true,
+                ..line(
+                    "sobol",
+                    "Total Sobol' indices (outputs 1-3: current at t = 0.25, 0.5, 1; 4: charge at t = 1)",
+                    "output",
+                    "total index",
+                    sobol_series,
+                    true,
+                )
+            },
             Plot {
                 name: "noise".into(),
                 title: "Identification error against noise (20 profiles)".into(),
@@ -522,6 +526,7 @@ pub fn run(
                 y_label: "|error| (%)".into(),
                 log_x: true,
                 log_y: true,
+                bars: false,
                 series: noise_series,
             },
         ],
