@@ -15,6 +15,9 @@
 //! - (b) $v = \mu E$ with the field from Poisson's equation $\partial_x E = n + n_t$ and the applied
 //!   voltage $\int_0^L E dx = V$: unipolar injection with trapping.
 //!
+//! Model (c), electrons and holes with recombination and Schottky injection, is in
+//! [`bipolar`], on the same scheme.
+//!
 //! The external current per unit area is Sato's average of the conduction current over the
 //! thickness (the displacement current averages to zero at constant voltage):
 //! $J = L^{-1}\int_0^L (vn - D\partial_x n)dx$.
@@ -52,6 +55,8 @@
 //! assert!((s.mobile[(0, i)] - adr_exact(0.5, x, 1.0, 0.01, 0.5, 1.0)).abs() < 1e-3);
 //! # Ok::<(), uqforge_core::Error>(())
 //! ```
+
+pub mod bipolar;
 
 use nalgebra::DMatrix;
 use uqforge_core::{Error, Result, validate};
@@ -147,21 +152,7 @@ impl Transport {
                 validate::finite("voltage", &[voltage])?;
             }
         }
-        validate::at_least("cells", cells, 2)?;
-        validate::positive("dt", dt)?;
-        validate::non_empty("output times", times)?;
-        validate::finite("output times", times)?;
-        let mut previous = 0.0;
-        for &t in times {
-            if t <= previous {
-                return Err(Error::invalid_parameter(
-                    "output times",
-                    format!("must be positive and increasing, got {t} after {previous}"),
-                ));
-            }
-            previous = t;
-        }
-        Ok(())
+        check_grid(cells, dt, times)
     }
 
     /// Face velocities: constant, or $\mu E$ with $E$ from the net charge.
@@ -183,36 +174,16 @@ impl Transport {
         }
     }
 
-    fn fluxes(&self, v: &[f64], h: f64) -> Fluxes {
-        let cells = v.len() - 1;
-        let d = self.diffusivity;
-        let mut a = vec![0.0; cells + 1];
-        let mut c = vec![0.0; cells + 1];
-        // Half cell between the injected value and the first centre.
-        let p0 = v[0] * 0.5 * h / d;
-        a[0] = 2.0 * d / h * bernoulli(-p0);
-        c[0] = -2.0 * d / h * bernoulli(p0);
-        for f in 1..cells {
-            let p = v[f] * h / d;
-            a[f] = d / h * bernoulli(-p);
-            c[f] = -d / h * bernoulli(p);
+    /// The carrier of this model for a step: constant rates, no recombination.
+    fn carrier<'a>(&self, trapping: &'a [f64], none: &'a [f64]) -> Carrier<'a> {
+        Carrier {
+            diffusivity: self.diffusivity,
+            inflow: Inflow::Density(self.injection),
+            trapping,
+            detrapping: self.detrapping,
+            mobile_loss: none,
+            trapped_loss: none,
         }
-        // Free outflow: what arrives is extracted, nothing comes back in.
-        a[cells] = v[cells].max(0.0);
-        c[cells] = 0.0;
-        Fluxes { a, c }
-    }
-
-    /// $F_f$ for densities `n`.
-    fn face_fluxes(&self, fl: &Fluxes, n: &[f64]) -> Vec<f64> {
-        let cells = n.len();
-        (0..=cells)
-            .map(|f| match f {
-                0 => fl.a[0] * self.injection + fl.c[0] * n[0],
-                f if f == cells => fl.a[f] * n[f - 1],
-                f => fl.a[f] * n[f - 1] + fl.c[f] * n[f],
-            })
-            .collect()
     }
 
     /// One θ-step of length `dt` from `(n, nt)` with face velocities `v`; returns the new
@@ -226,49 +197,10 @@ impl Transport {
         dt: f64,
         theta: f64,
     ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-        let cells = n.len();
-        let fl = self.fluxes(v, h);
-        let old = self.face_fluxes(&fl, n);
-        let (kt, kd) = (self.trapping, self.detrapping);
-        // n_t' = alpha n_t + beta (theta n' + (1 - theta) n).
-        let alpha = (1.0 - (1.0 - theta) * dt * kd) / (1.0 + theta * dt * kd);
-        let beta = dt * kt / (1.0 + theta * dt * kd);
-        // Cell i: h (n'_i - n_i)/dt = theta R(n') + (1 - theta) R(n), with
-        // R_i(n) = F_{i} - F_{i+1} - h kt n_i + h kd nt_i (faces i and i + 1 bound cell i).
-        let mut lower = vec![0.0; cells];
-        let mut diag = vec![0.0; cells];
-        let mut upper = vec![0.0; cells];
-        let mut rhs = vec![0.0; cells];
-        for i in 0..cells {
-            // d R_i / d n_{i-1}, n_i, n_{i+1}.
-            let left = if i > 0 { fl.a[i] } else { 0.0 };
-            let centre = fl.c[i] - fl.a[i + 1] - h * kt;
-            let right = if i + 1 < cells { -fl.c[i + 1] } else { 0.0 };
-            let constant = if i == 0 {
-                fl.a[0] * self.injection
-            } else {
-                0.0
-            };
-            let r_old = old[i] - old[i + 1] - h * kt * n[i] + h * kd * nt[i];
-            // Detrapping at the new level: kd (alpha nt + beta (theta n' + (1-theta) n)).
-            let detrap_new_const = h * kd * (alpha * nt[i] + beta * (1.0 - theta) * n[i]);
-            let detrap_new_diag = h * kd * beta * theta;
-            lower[i] = -theta * left;
-            diag[i] = h / dt - theta * (centre + detrap_new_diag);
-            upper[i] = -theta * right;
-            rhs[i] = h / dt * n[i] + theta * (constant + detrap_new_const) + (1.0 - theta) * r_old;
-        }
-        let new = thomas(&lower, &diag, &upper, &mut rhs);
-        let nt_new: Vec<f64> = (0..cells)
-            .map(|i| alpha * nt[i] + beta * (theta * new[i] + (1.0 - theta) * n[i]))
-            .collect();
-        let fresh = self.face_fluxes(&fl, &new);
-        let averaged = old
-            .iter()
-            .zip(&fresh)
-            .map(|(o, f)| theta * f + (1.0 - theta) * o)
-            .collect();
-        (new, nt_new, averaged)
+        let trapping = vec![self.trapping; n.len()];
+        let none = vec![0.0; n.len()];
+        let s = self.carrier(&trapping, &none).step(n, nt, v, h, dt, theta);
+        (s.mobile, s.trapped, s.fluxes)
     }
 
     /// Solves on `cells` cells with time steps of at most `dt`, recording at `times`
@@ -466,6 +398,169 @@ impl uqforge_core::Model for LogModel {
         y[..=last].copy_from_slice(&s.current);
         y[last + 1] = s.stored[last];
         Ok(())
+    }
+}
+
+/// At least 2 cells, a positive step, and output times positive and increasing.
+fn check_grid(cells: usize, dt: f64, times: &[f64]) -> Result<()> {
+    validate::at_least("cells", cells, 2)?;
+    validate::positive("dt", dt)?;
+    validate::non_empty("output times", times)?;
+    validate::finite("output times", times)?;
+    let mut previous = 0.0;
+    for &t in times {
+        if t <= previous {
+            return Err(Error::invalid_parameter(
+                "output times",
+                format!("must be positive and increasing, got {t} after {previous}"),
+            ));
+        }
+        previous = t;
+    }
+    Ok(())
+}
+
+/// How carriers enter at face 0 of their frame.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Inflow {
+    /// A given density at the electrode (Dirichlet), reached through the half cell.
+    Density(f64),
+    /// A given flux (Schottky injection).
+    Flux(f64),
+}
+
+/// One carrier species for a step, in its own frame: injected at face 0, leaving freely at
+/// face $N$; per-cell rates (trapping, and the recombination losses of mobile and trapped
+/// carriers, all linear in the carrier's own density for the step).
+pub(crate) struct Carrier<'a> {
+    pub(crate) diffusivity: f64,
+    pub(crate) inflow: Inflow,
+    pub(crate) trapping: &'a [f64],
+    pub(crate) detrapping: f64,
+    pub(crate) mobile_loss: &'a [f64],
+    pub(crate) trapped_loss: &'a [f64],
+}
+
+/// What a carrier's step returns.
+pub(crate) struct Stepped {
+    pub(crate) mobile: Vec<f64>,
+    pub(crate) trapped: Vec<f64>,
+    /// Time-averaged face fluxes.
+    pub(crate) fluxes: Vec<f64>,
+    /// Carriers removed by recombination over the step (per unit area).
+    pub(crate) recombined: f64,
+}
+
+impl Carrier<'_> {
+    fn fluxes(&self, v: &[f64], h: f64) -> Fluxes {
+        let cells = v.len() - 1;
+        let d = self.diffusivity;
+        let mut a = vec![0.0; cells + 1];
+        let mut c = vec![0.0; cells + 1];
+        if let Inflow::Density(_) = self.inflow {
+            // Half cell between the injected value and the first centre.
+            let p0 = v[0] * 0.5 * h / d;
+            a[0] = 2.0 * d / h * bernoulli(-p0);
+            c[0] = -2.0 * d / h * bernoulli(p0);
+        }
+        for f in 1..cells {
+            let p = v[f] * h / d;
+            a[f] = d / h * bernoulli(-p);
+            c[f] = -d / h * bernoulli(p);
+        }
+        // Free outflow: what arrives is extracted, nothing comes back in.
+        a[cells] = v[cells].max(0.0);
+        c[cells] = 0.0;
+        Fluxes { a, c }
+    }
+
+    /// The flux through face 0 that does not depend on the first cell.
+    fn inflow_constant(&self, fl: &Fluxes) -> f64 {
+        match self.inflow {
+            Inflow::Density(n0) => fl.a[0] * n0,
+            Inflow::Flux(j) => j,
+        }
+    }
+
+    /// $F_f$ for densities `n`.
+    fn face_fluxes(&self, fl: &Fluxes, n: &[f64]) -> Vec<f64> {
+        let cells = n.len();
+        (0..=cells)
+            .map(|f| match f {
+                0 => self.inflow_constant(fl) + fl.c[0] * n[0],
+                f if f == cells => fl.a[f] * n[f - 1],
+                f => fl.a[f] * n[f - 1] + fl.c[f] * n[f],
+            })
+            .collect()
+    }
+
+    /// One θ-step of length `dt` from `(n, nt)` with face velocities `v`.
+    fn step(&self, n: &[f64], nt: &[f64], v: &[f64], h: f64, dt: f64, theta: f64) -> Stepped {
+        let cells = n.len();
+        let fl = self.fluxes(v, h);
+        let old = self.face_fluxes(&fl, n);
+        let kd = self.detrapping;
+        // Per cell, n_t' = alpha n_t + beta (theta n' + (1 - theta) n), from
+        // (n_t' - n_t)/dt = kt n^theta - (kd + rt) n_t^theta.
+        let decay: Vec<f64> = self.trapped_loss.iter().map(|rt| kd + rt).collect();
+        let alpha: Vec<f64> = decay
+            .iter()
+            .map(|g| (1.0 - (1.0 - theta) * dt * g) / (1.0 + theta * dt * g))
+            .collect();
+        let beta: Vec<f64> = (0..cells)
+            .map(|i| dt * self.trapping[i] / (1.0 + theta * dt * decay[i]))
+            .collect();
+        // Cell i: h (n'_i - n_i)/dt = theta R(n') + (1 - theta) R(n), with
+        // R_i(n) = F_{i} - F_{i+1} - h (kt_i + rm_i) n_i + h kd nt_i (faces i and i + 1 bound
+        // cell i).
+        let mut lower = vec![0.0; cells];
+        let mut diag = vec![0.0; cells];
+        let mut upper = vec![0.0; cells];
+        let mut rhs = vec![0.0; cells];
+        for i in 0..cells {
+            let sink = self.trapping[i] + self.mobile_loss[i];
+            // d R_i / d n_{i-1}, n_i, n_{i+1}.
+            let left = if i > 0 { fl.a[i] } else { 0.0 };
+            let centre = fl.c[i] - fl.a[i + 1] - h * sink;
+            let right = if i + 1 < cells { -fl.c[i + 1] } else { 0.0 };
+            let constant = if i == 0 {
+                self.inflow_constant(&fl)
+            } else {
+                0.0
+            };
+            let r_old = old[i] - old[i + 1] - h * sink * n[i] + h * kd * nt[i];
+            // Detrapping at the new level: kd (alpha nt + beta (theta n' + (1-theta) n)).
+            let detrap_new_const = h * kd * (alpha[i] * nt[i] + beta[i] * (1.0 - theta) * n[i]);
+            let detrap_new_diag = h * kd * beta[i] * theta;
+            lower[i] = -theta * left;
+            diag[i] = h / dt - theta * (centre + detrap_new_diag);
+            upper[i] = -theta * right;
+            rhs[i] = h / dt * n[i] + theta * (constant + detrap_new_const) + (1.0 - theta) * r_old;
+        }
+        let new = thomas(&lower, &diag, &upper, &mut rhs);
+        let nt_new: Vec<f64> = (0..cells)
+            .map(|i| alpha[i] * nt[i] + beta[i] * (theta * new[i] + (1.0 - theta) * n[i]))
+            .collect();
+        let fresh = self.face_fluxes(&fl, &new);
+        let fluxes = old
+            .iter()
+            .zip(&fresh)
+            .map(|(o, f)| theta * f + (1.0 - theta) * o)
+            .collect();
+        let recombined = dt
+            * h
+            * (0..cells)
+                .map(|i| {
+                    self.mobile_loss[i] * (theta * new[i] + (1.0 - theta) * n[i])
+                        + self.trapped_loss[i] * (theta * nt_new[i] + (1.0 - theta) * nt[i])
+                })
+                .sum::<f64>();
+        Stepped {
+            mobile: new,
+            trapped: nt_new,
+            fluxes,
+            recombined,
+        }
     }
 }
 
