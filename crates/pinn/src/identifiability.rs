@@ -21,6 +21,9 @@
 //! one $\theta$) and linear; profile likelihoods (Raue et al., Bioinformatics 25:1923, 2009)
 //! see further at a far higher price.
 //!
+//! [`analyse_bipolar`] does the same for model (c) ([`crate::charge::bipolar`]) from its net
+//! density: recombination, for one, is invisible until electrons and holes meet.
+//!
 //! ```
 //! use uqforge_pinn::charge::{Field, Parameter, Transport};
 //! use uqforge_pinn::identifiability::{Design, Observed, analyse};
@@ -40,6 +43,7 @@ use nalgebra::{DMatrix, SymmetricEigen};
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result, validate};
 
+use crate::charge::bipolar::{Bipolar, Injection};
 use crate::charge::{LogModel, Parameter, Solution, Transport};
 
 /// What the profiles measure.
@@ -97,8 +101,8 @@ pub struct Combination {
 /// The result of [`analyse`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Identifiability {
-    /// The parameters, in the order of the matrices.
-    pub parameters: Vec<Parameter>,
+    /// The parameters' names, in the order of the matrices.
+    pub names: Vec<String>,
     /// Fisher information of the log parameters.
     pub information: DMatrix<f64>,
     /// Cramér–Rao relative standard deviation of each parameter (infinite when not
@@ -148,42 +152,141 @@ pub fn analyse(
     let times = distinct_times(&design.points);
     let log_model = LogModel::new(*model, parameters.to_vec(), cells, dt, times.clone())?;
     let phi: Vec<f64> = parameters.iter().map(|&p| value(model, p).ln()).collect();
-    validate::finite("log parameters (they must be positive)", &phi)?;
-    let h = 1e-4;
-    let n = design.points.nrows();
-    let mut jac = DMatrix::zeros(n, parameters.len());
-    for j in 0..parameters.len() {
-        let (mut up, mut down) = (phi.clone(), phi.clone());
-        up[j] += h;
-        down[j] -= h;
-        let plus = log_model.at(&up);
-        let minus = log_model.at(&down);
-        let f_plus = observe(
-            &plus.solve(cells, dt, &times)?,
+    let names = parameters.iter().map(|p| format!("{p:?}")).collect();
+    let predict = |phi: &[f64]| -> Result<Vec<f64>> {
+        let m = log_model.at(phi);
+        Ok(observe(
+            &m.solve(cells, dt, &times)?,
             &times,
             design,
-            plus.injection,
-        );
-        let f_minus = observe(
-            &minus.solve(cells, dt, &times)?,
-            &times,
-            design,
-            minus.injection,
-        );
-        for i in 0..n {
-            jac[(i, j)] = (f_plus[i] - f_minus[i]) / (2.0 * h);
+            m.injection,
+        ))
+    };
+    fisher(names, &phi, &predict, design.noise_sd, tolerance)
+}
+
+/// A parameter of the bipolar model (c); the index is 0 for electrons, 1 for holes, or the
+/// recombination channel $S_0 \dots S_3$.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BipolarParameter {
+    /// $\mu_s$.
+    Mobility(usize),
+    /// $D_s$.
+    Diffusivity(usize),
+    /// $B_s$.
+    Trapping(usize),
+    /// $N_s$.
+    TrapDensity(usize),
+    /// $k_s$.
+    Detrapping(usize),
+    /// $S_r$.
+    Recombination(usize),
+    /// $a_s$ (Schottky injection).
+    InjectionRate(usize),
+    /// $\beta$ (Schottky injection).
+    Beta,
+}
+
+impl BipolarParameter {
+    /// Where the parameter lives in `model` (`None`: an index out of range, or a Schottky
+    /// parameter of a model with density injection).
+    fn slot(self, model: &mut Bipolar) -> Option<&mut f64> {
+        match self {
+            Self::Mobility(s) => model.mobility.get_mut(s),
+            Self::Diffusivity(s) => model.diffusivity.get_mut(s),
+            Self::Trapping(s) => model.trapping.get_mut(s),
+            Self::TrapDensity(s) => model.trap_density.get_mut(s),
+            Self::Detrapping(s) => model.detrapping.get_mut(s),
+            Self::Recombination(r) => model.recombination.get_mut(r),
+            Self::InjectionRate(s) => match &mut model.injection {
+                Injection::Schottky { rate, .. } => rate.get_mut(s),
+                Injection::Density(_) => None,
+            },
+            Self::Beta => match &mut model.injection {
+                Injection::Schottky { beta, .. } => Some(beta),
+                Injection::Density(_) => None,
+            },
         }
     }
-    let information = jac.tr_mul(&jac) / design.noise_sd.powi(2);
-    Ok(summarise(parameters.to_vec(), information, tolerance))
+}
+
+/// As [`analyse`], for the bipolar model (c), observing the net density
+/// $n_h + m_h - n_e - m_e$ (the design's [`Observed`] is not read).
+///
+/// # Errors
+/// As [`analyse`], a parameter that the model does not have (an index beyond 1, or beyond 3
+/// for recombination; a Schottky parameter with density injection) or that is not positive
+/// and finite, and the errors of [`Bipolar::solve`].
+pub fn analyse_bipolar(
+    model: &Bipolar,
+    parameters: &[BipolarParameter],
+    design: &Design,
+    cells: usize,
+    dt: f64,
+    tolerance: f64,
+) -> Result<Identifiability> {
+    validate::positive("noise_sd", design.noise_sd)?;
+    validate::positive("tolerance", tolerance)?;
+    validate::non_empty("parameters", parameters)?;
+    check_points(&design.points, model.length)?;
+    let times = distinct_times(&design.points);
+    let mut probe = *model;
+    let phi: Vec<f64> = parameters
+        .iter()
+        .map(|&p| {
+            p.slot(&mut probe).map(|v| v.ln()).ok_or_else(|| {
+                Error::invalid_parameter("parameters", format!("the model has no {p:?}"))
+            })
+        })
+        .collect::<Result<_>>()?;
+    let names = parameters.iter().map(|p| format!("{p:?}")).collect();
+    let predict = |phi: &[f64]| -> Result<Vec<f64>> {
+        let mut m = *model;
+        for (&p, &v) in parameters.iter().zip(phi) {
+            if let Some(slot) = p.slot(&mut m) {
+                *slot = v.exp();
+            }
+        }
+        let s = m.solve(cells, dt, &times)?;
+        let net: Vec<Vec<f64>> = (0..times.len()).map(|k| s.net(k)).collect();
+        Ok(interpolate(&s.x, &|k, i| net[k][i], None, &times, design))
+    };
+    fisher(names, &phi, &predict, design.noise_sd, tolerance)
+}
+
+/// The Fisher information of log parameters `phi` by central differences of `predict`
+/// (relative step 1e-4), and its summary.
+fn fisher(
+    names: Vec<String>,
+    phi: &[f64],
+    predict: &dyn Fn(&[f64]) -> Result<Vec<f64>>,
+    noise_sd: f64,
+    tolerance: f64,
+) -> Result<Identifiability> {
+    validate::finite("log parameters (they must be positive)", phi)?;
+    let h = 1e-4;
+    let mut columns = Vec::with_capacity(phi.len());
+    for j in 0..phi.len() {
+        let (mut up, mut down) = (phi.to_vec(), phi.to_vec());
+        up[j] += h;
+        down[j] -= h;
+        let (f_plus, f_minus) = (predict(&up)?, predict(&down)?);
+        columns.push(
+            f_plus
+                .iter()
+                .zip(&f_minus)
+                .map(|(a, b)| (a - b) / (2.0 * h))
+                .collect::<Vec<f64>>(),
+        );
+    }
+    let n = columns.first().map_or(0, Vec::len);
+    let jac = DMatrix::from_fn(n, phi.len(), |i, j| columns[j][i]);
+    let information = jac.tr_mul(&jac) / noise_sd.powi(2);
+    Ok(summarise(names, information, tolerance))
 }
 
 /// Cramér–Rao deviations and eigen-combinations of a Fisher information.
-fn summarise(
-    parameters: Vec<Parameter>,
-    information: DMatrix<f64>,
-    tolerance: f64,
-) -> Identifiability {
+fn summarise(names: Vec<String>, information: DMatrix<f64>, tolerance: f64) -> Identifiability {
     let eig = SymmetricEigen::new(information.clone());
     let top = eig.eigenvalues.max().max(0.0);
     // Eigenvalues below rounding of the largest carry no information.
@@ -195,13 +298,15 @@ fn summarise(
             f64::INFINITY
         }
     };
-    let d = parameters.len();
+    let d = names.len();
     let mut relative_sd = vec![0.0; d];
     for (k, &lambda) in eig.eigenvalues.iter().enumerate() {
         let var = sd_of(lambda).powi(2);
         for (j, sd) in relative_sd.iter_mut().enumerate() {
             let w = eig.eigenvectors[(j, k)];
-            if w != 0.0 {
+            // A direction without information leaves a parameter unidentified only if the
+            // parameter is really in it: rounding-level weights are not.
+            if w.abs() > 1e-6 || var.is_finite() {
                 *sd += w * w * var;
             }
         }
@@ -229,7 +334,7 @@ fn summarise(
         .collect();
     combinations.sort_by(|a, b| b.sd.total_cmp(&a.sd));
     Identifiability {
-        parameters,
+        names,
         information,
         relative_sd,
         combinations,
@@ -258,15 +363,31 @@ fn distinct_times(points: &DMatrix<f64>) -> Vec<f64> {
     t
 }
 
-/// The solution at the design's points: linear interpolation between cell centres, with the
-/// injected value at $x = 0$ for the mobile density and constant extension otherwise.
+/// A model (a)/(b) solution at the design's points, with the injected value at $x = 0$.
 fn observe(s: &Solution, times: &[f64], design: &Design, injection: f64) -> Vec<f64> {
-    let h = s.x[1] - s.x[0];
-    let cells = s.x.len();
     let field = |k: usize, i: usize| match design.observed {
         Observed::Mobile => s.mobile[(k, i)],
         Observed::Net => s.mobile[(k, i)] + s.trapped[(k, i)],
     };
+    let left = |k: usize| match design.observed {
+        Observed::Mobile => injection,
+        Observed::Net => injection + s.trapped[(k, 0)],
+    };
+    interpolate(&s.x, &field, Some(&left), times, design)
+}
+
+/// Cell values `field(k, i)` (output time `k`, cell `i`) at the design's points: linear
+/// interpolation between cell centres `x`, towards `left(k)` between $x = 0$ and the first
+/// centre when given, and constant extension otherwise.
+fn interpolate(
+    x: &[f64],
+    field: &dyn Fn(usize, usize) -> f64,
+    left: Option<&dyn Fn(usize) -> f64>,
+    times: &[f64],
+    design: &Design,
+) -> Vec<f64> {
+    let h = x[1] - x[0];
+    let cells = x.len();
     design
         .points
         .row_iter()
@@ -274,13 +395,11 @@ fn observe(s: &Solution, times: &[f64], design: &Design, injection: f64) -> Vec<
             let k = times.partition_point(|&t| t < p[0]);
             let u = p[1] / h - 0.5;
             if u < 0.0 {
-                // Between x = 0 and the first centre: towards the boundary value.
-                let left = match design.observed {
-                    Observed::Mobile => injection,
-                    Observed::Net => injection + s.trapped[(k, 0)],
+                let Some(left) = left else {
+                    return field(k, 0);
                 };
                 let w = p[1] / (0.5 * h);
-                w * field(k, 0) + (1.0 - w) * left
+                w * field(k, 0) + (1.0 - w) * left(k)
             } else if u >= (cells - 1) as f64 {
                 field(k, cells - 1)
             } else {
@@ -414,10 +533,60 @@ mod tests {
         assert!(a.relative_sd.iter().all(|&sd| sd > 0.05));
     }
 
+    /// Model (c): recombination acts where electrons and holes meet, so profiles taken before
+    /// the fronts cross cannot see it, and profiles after can.
+    #[test]
+    fn bipolar_recombination_is_seen_only_once_the_carriers_meet() {
+        let model = Bipolar {
+            mobility: [1.0, 0.5],
+            diffusivity: [0.005, 0.005],
+            trapping: [0.5, 0.5],
+            trap_density: [5.0, 5.0],
+            detrapping: [0.05, 0.05],
+            recombination: [0.5, 0.5, 0.5, 2.0],
+            injection: Injection::Schottky {
+                rate: [0.3, 0.3],
+                beta: 0.5,
+            },
+            voltage: 1.0,
+            length: 1.0,
+        };
+        let params = [
+            BipolarParameter::Mobility(0),
+            BipolarParameter::Mobility(1),
+            BipolarParameter::InjectionRate(0),
+            BipolarParameter::Recombination(3),
+        ];
+        let x: Vec<f64> = (0..41).map(|j| 0.025 * f64::from(j)).collect();
+        let sd = |times: &[f64]| {
+            let design = Design::grid(times, &x, Observed::Net, 0.01).unwrap();
+            analyse_bipolar(&model, &params, &design, 200, 0.005, 0.05).unwrap()
+        };
+        let early = sd(&[0.1, 0.2, 0.3]);
+        let late = sd(&[0.5, 1.0, 1.5, 2.0, 2.5, 3.0]);
+        eprintln!("early {:?}\nlate {:?}", early.relative_sd, late.relative_sd);
+        assert!(early.relative_sd[3] > 1.0, "{early:?}");
+        assert!(late.relative_sd[3] < 0.05, "{late:?}");
+        assert_eq!(early.names[3], "Recombination(3)");
+        let worst = &early.combinations[0];
+        assert!(!worst.identifiable && worst.weights[3] > 0.99, "{worst:?}");
+        // The drift of both carriers is seen either way.
+        for sd in [&early, &late] {
+            assert!(
+                sd.relative_sd[0] < 0.05 && sd.relative_sd[1] < 0.05,
+                "{sd:?}"
+            );
+        }
+        // A parameter the model does not have is refused.
+        let missing = [BipolarParameter::Recombination(4)];
+        let design = Design::grid(&[0.5], &x, Observed::Net, 0.01).unwrap();
+        assert!(analyse_bipolar(&model, &missing, &design, 50, 0.01, 0.05).is_err());
+    }
+
     #[test]
     fn summary_of_a_singular_information() {
         let f = DMatrix::from_row_slice(2, 2, &[4.0, 0.0, 0.0, 0.0]);
-        let a = summarise(vec![Parameter::Drift, Parameter::Trapping], f, 1.0);
+        let a = summarise(vec!["v".into(), "k".into()], f, 1.0);
         assert_eq!(a.relative_sd[0], 0.5);
         assert!(a.relative_sd[1].is_infinite());
         assert!(a.combinations[0].sd.is_infinite() && !a.combinations[0].identifiable);
