@@ -43,7 +43,7 @@ use nalgebra::{DMatrix, SymmetricEigen};
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result, validate};
 
-use crate::charge::bipolar::{Bipolar, Injection};
+use crate::charge::bipolar::{Bipolar, LogBipolar, Parameter as BipolarParameter};
 use crate::charge::{LogModel, Parameter, Solution, Transport};
 
 /// What the profiles measure.
@@ -165,58 +165,12 @@ pub fn analyse(
     fisher(names, &phi, &predict, design.noise_sd, tolerance)
 }
 
-/// A parameter of the bipolar model (c); the index is 0 for electrons, 1 for holes, or the
-/// recombination channel $S_0 \dots S_3$.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BipolarParameter {
-    /// $\mu_s$.
-    Mobility(usize),
-    /// $D_s$.
-    Diffusivity(usize),
-    /// $B_s$.
-    Trapping(usize),
-    /// $N_s$.
-    TrapDensity(usize),
-    /// $k_s$.
-    Detrapping(usize),
-    /// $S_r$.
-    Recombination(usize),
-    /// $a_s$ (Schottky injection).
-    InjectionRate(usize),
-    /// $\beta$ (Schottky injection).
-    Beta,
-}
-
-impl BipolarParameter {
-    /// Where the parameter lives in `model` (`None`: an index out of range, or a Schottky
-    /// parameter of a model with density injection).
-    fn slot(self, model: &mut Bipolar) -> Option<&mut f64> {
-        match self {
-            Self::Mobility(s) => model.mobility.get_mut(s),
-            Self::Diffusivity(s) => model.diffusivity.get_mut(s),
-            Self::Trapping(s) => model.trapping.get_mut(s),
-            Self::TrapDensity(s) => model.trap_density.get_mut(s),
-            Self::Detrapping(s) => model.detrapping.get_mut(s),
-            Self::Recombination(r) => model.recombination.get_mut(r),
-            Self::InjectionRate(s) => match &mut model.injection {
-                Injection::Schottky { rate, .. } => rate.get_mut(s),
-                Injection::Density(_) => None,
-            },
-            Self::Beta => match &mut model.injection {
-                Injection::Schottky { beta, .. } => Some(beta),
-                Injection::Density(_) => None,
-            },
-        }
-    }
-}
-
 /// As [`analyse`], for the bipolar model (c), observing the net density
 /// $n_h + m_h - n_e - m_e$ (the design's [`Observed`] is not read).
 ///
 /// # Errors
-/// As [`analyse`], a parameter that the model does not have (an index beyond 1, or beyond 3
-/// for recombination; a Schottky parameter with density injection) or that is not positive
-/// and finite, and the errors of [`Bipolar::solve`].
+/// As [`analyse`], and those of [`LogBipolar::new`] (a parameter the model does not have, or
+/// one that is not positive).
 pub fn analyse_bipolar(
     model: &Bipolar,
     parameters: &[BipolarParameter],
@@ -230,24 +184,11 @@ pub fn analyse_bipolar(
     validate::non_empty("parameters", parameters)?;
     check_points(&design.points, model.length)?;
     let times = distinct_times(&design.points);
-    let mut probe = *model;
-    let phi: Vec<f64> = parameters
-        .iter()
-        .map(|&p| {
-            p.slot(&mut probe).map(|v| v.ln()).ok_or_else(|| {
-                Error::invalid_parameter("parameters", format!("the model has no {p:?}"))
-            })
-        })
-        .collect::<Result<_>>()?;
+    let log_model = LogBipolar::new(*model, parameters.to_vec(), cells, dt, times.clone())?;
+    let phi = log_model.log_values();
     let names = parameters.iter().map(|p| format!("{p:?}")).collect();
     let predict = |phi: &[f64]| -> Result<Vec<f64>> {
-        let mut m = *model;
-        for (&p, &v) in parameters.iter().zip(phi) {
-            if let Some(slot) = p.slot(&mut m) {
-                *slot = v.exp();
-            }
-        }
-        let s = m.solve(cells, dt, &times)?;
+        let s = log_model.at(phi).solve(cells, dt, &times)?;
         let net: Vec<Vec<f64>> = (0..times.len()).map(|k| s.net(k)).collect();
         Ok(interpolate(&s.x, &|k, i| net[k][i], None, &times, design))
     };
@@ -444,6 +385,7 @@ fn check_points(points: &DMatrix<f64>, length: f64) -> Result<()> {
 mod tests {
     use super::*;
     use crate::charge::Field;
+    use crate::charge::bipolar::Injection;
     use crate::diffusion::adr_exact;
 
     fn adr_model() -> Transport {

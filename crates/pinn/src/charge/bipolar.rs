@@ -365,6 +365,168 @@ impl Bipolar {
     }
 }
 
+/// A parameter of the bipolar model (c); the index is 0 for electrons, 1 for holes, or the
+/// recombination channel $S_0 \dots S_3$.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parameter {
+    /// $\mu_s$.
+    Mobility(usize),
+    /// $D_s$.
+    Diffusivity(usize),
+    /// $B_s$.
+    Trapping(usize),
+    /// $N_s$.
+    TrapDensity(usize),
+    /// $k_s$.
+    Detrapping(usize),
+    /// $S_r$.
+    Recombination(usize),
+    /// $a_s$ (Schottky injection).
+    InjectionRate(usize),
+    /// $\beta$ (Schottky injection).
+    Beta,
+}
+
+impl Parameter {
+    /// Where the parameter lives in `model` (`None`: an index out of range, or a Schottky
+    /// parameter of a model with density injection).
+    fn slot(self, model: &mut Bipolar) -> Option<&mut f64> {
+        match self {
+            Self::Mobility(s) => model.mobility.get_mut(s),
+            Self::Diffusivity(s) => model.diffusivity.get_mut(s),
+            Self::Trapping(s) => model.trapping.get_mut(s),
+            Self::TrapDensity(s) => model.trap_density.get_mut(s),
+            Self::Detrapping(s) => model.detrapping.get_mut(s),
+            Self::Recombination(r) => model.recombination.get_mut(r),
+            Self::InjectionRate(s) => match &mut model.injection {
+                Injection::Schottky { rate, .. } => rate.get_mut(s),
+                Injection::Density(_) => None,
+            },
+            Self::Beta => match &mut model.injection {
+                Injection::Schottky { beta, .. } => Some(beta),
+                Injection::Density(_) => None,
+            },
+        }
+    }
+}
+
+/// Model (c) as a core [`Model`](uqforge_core::Model) of the logarithms of chosen parameters,
+/// for sensitivity studies and the Fisher information: the outputs are the external current at
+/// each output time, then the stored net charge $h\sum(n_h + m_h - n_e - m_e)$ at the last.
+///
+/// ```
+/// use uqforge_core::Model;
+/// use uqforge_pinn::charge::bipolar::{Bipolar, Injection, LogBipolar, Parameter};
+///
+/// let base = Bipolar { mobility: [1.0, 0.5], diffusivity: [0.01; 2], trapping: [1.0; 2],
+///     trap_density: [5.0; 2], detrapping: [0.05; 2], recombination: [1.0; 4],
+///     injection: Injection::Schottky { rate: [0.2, 0.1], beta: 0.5 }, voltage: 1.0,
+///     length: 1.0 };
+/// let model = LogBipolar::new(base, vec![Parameter::Mobility(0), Parameter::Beta], 50, 0.02,
+///     vec![0.5, 1.0])?;
+/// let mut y = [0.0; 3];
+/// model.eval(&[0.0, 0.5f64.ln()], &mut y)?; // mu_e = 1, beta = 0.5: the base itself
+/// let direct = base.solve(50, 0.02, &[0.5, 1.0])?;
+/// assert_eq!(&y[..2], &direct.current[..]);
+/// # Ok::<(), uqforge_core::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogBipolar {
+    base: Bipolar,
+    varied: Vec<Parameter>,
+    cells: usize,
+    dt: f64,
+    times: Vec<f64>,
+}
+
+impl LogBipolar {
+    /// The model varying `varied` (each at most once) around `base`, solved on `cells` cells
+    /// with steps of at most `dt` up to the output `times`.
+    ///
+    /// # Errors
+    /// As [`Bipolar::solve`] for the base model; no varied parameter, or one twice; a
+    /// parameter the model does not have (an index beyond 1, or beyond 3 for recombination; a
+    /// Schottky parameter with density injection) or whose base value is not positive (its
+    /// logarithm is the input).
+    pub fn new(
+        base: Bipolar,
+        varied: Vec<Parameter>,
+        cells: usize,
+        dt: f64,
+        times: Vec<f64>,
+    ) -> Result<Self> {
+        base.validate(cells, dt, &times)?;
+        validate::non_empty("varied parameters", &varied)?;
+        let mut probe = base;
+        for (i, p) in varied.iter().enumerate() {
+            if varied[..i].contains(p) {
+                return Err(Error::invalid_parameter(
+                    "varied parameters",
+                    format!("{p:?} appears twice"),
+                ));
+            }
+            let Some(&mut v) = p.slot(&mut probe) else {
+                return Err(Error::invalid_parameter(
+                    "varied parameters",
+                    format!("the model has no {p:?}"),
+                ));
+            };
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(Error::invalid_parameter(
+                    "varied parameters",
+                    format!("{p:?} is {v}; its logarithm needs a positive, finite value"),
+                ));
+            }
+        }
+        Ok(Self {
+            base,
+            varied,
+            cells,
+            dt,
+            times,
+        })
+    }
+
+    /// The logarithms of the varied parameters at the base.
+    pub fn log_values(&self) -> Vec<f64> {
+        let mut probe = self.base;
+        self.varied
+            .iter()
+            .map(|p| p.slot(&mut probe).map_or(f64::NAN, |v| v.ln()))
+            .collect()
+    }
+
+    /// The model at log parameters `x` (the others from the base).
+    pub fn at(&self, x: &[f64]) -> Bipolar {
+        let mut m = self.base;
+        for (p, &v) in self.varied.iter().zip(x) {
+            if let Some(slot) = p.slot(&mut m) {
+                *slot = v.exp();
+            }
+        }
+        m
+    }
+}
+
+impl uqforge_core::Model for LogBipolar {
+    fn input_dim(&self) -> usize {
+        self.varied.len()
+    }
+
+    fn output_dim(&self) -> usize {
+        self.times.len() + 1
+    }
+
+    fn eval(&self, x: &[f64], y: &mut [f64]) -> Result<()> {
+        let s = self.at(x).solve(self.cells, self.dt, &self.times)?;
+        let last = self.times.len() - 1;
+        y[..=last].copy_from_slice(&s.current);
+        let h = self.base.length / self.cells as f64;
+        y[last + 1] = h * s.net(last).iter().sum::<f64>();
+        Ok(())
+    }
+}
+
 fn average(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect()
 }
@@ -491,6 +653,45 @@ mod tests {
             let most = s.trapped[sp].max();
             assert!(most <= b.trap_density[sp] * (1.0 + 1e-6), "{most}");
             assert!(most > 0.9 * b.trap_density[sp], "{most}");
+        }
+    }
+
+    #[test]
+    fn log_model_maps_its_inputs_and_refuses_what_it_cannot_vary() {
+        let base = model(Injection::Schottky {
+            rate: [0.3, 0.2],
+            beta: 0.5,
+        });
+        let varied = vec![
+            Parameter::Mobility(1),
+            Parameter::Recombination(2),
+            Parameter::Beta,
+        ];
+        let m = LogBipolar::new(base, varied.clone(), 20, 0.05, vec![0.5]).unwrap();
+        let phi = m.log_values();
+        assert_eq!(phi, [0.5f64.ln(), 1.5f64.ln(), 0.5f64.ln()]);
+        let moved = m.at(&[0.0, 0.0, 2f64.ln()]);
+        assert_eq!(moved.mobility, [1.0, 1.0]);
+        assert_eq!(moved.recombination, [0.5, 1.0, 1.0, 2.0]);
+        assert_eq!(
+            moved.injection,
+            Injection::Schottky {
+                rate: [0.3, 0.2],
+                beta: 2.0
+            }
+        );
+        let dense = model(Injection::Density([1.0, 1.0]));
+        let mut no_release = base;
+        no_release.detrapping = [0.0, 0.05];
+        for (b, v) in [
+            (base, vec![Parameter::Beta, Parameter::Beta]),
+            (base, vec![Parameter::Recombination(4)]),
+            (base, vec![Parameter::Mobility(2)]),
+            (dense, vec![Parameter::InjectionRate(0)]),
+            (no_release, vec![Parameter::Detrapping(0)]),
+            (base, vec![]),
+        ] {
+            assert!(LogBipolar::new(b, v, 20, 0.05, vec![0.5]).is_err());
         }
     }
 
