@@ -340,15 +340,7 @@ impl LogModel {
         times: Vec<f64>,
     ) -> Result<Self> {
         base.validate(cells, dt, &times)?;
-        validate::non_empty("varied parameters", &varied)?;
-        for (i, p) in varied.iter().enumerate() {
-            if varied[..i].contains(p) {
-                return Err(Error::invalid_parameter(
-                    "varied parameters",
-                    format!("{p:?} appears twice"),
-                ));
-            }
-        }
+        check_varied(&varied)?;
         Ok(Self {
             base,
             varied,
@@ -399,6 +391,20 @@ impl uqforge_core::Model for LogModel {
         y[last + 1] = s.stored[last];
         Ok(())
     }
+}
+
+/// At least one varied parameter, none twice.
+fn check_varied<P: PartialEq + std::fmt::Debug>(varied: &[P]) -> Result<()> {
+    validate::non_empty("varied parameters", varied)?;
+    for (i, p) in varied.iter().enumerate() {
+        if varied[..i].contains(p) {
+            return Err(Error::invalid_parameter(
+                "varied parameters",
+                format!("{p:?} appears twice"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// At least 2 cells, a positive step, and output times positive and increasing.

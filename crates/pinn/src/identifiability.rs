@@ -146,10 +146,7 @@ pub fn analyse(
     dt: f64,
     tolerance: f64,
 ) -> Result<Identifiability> {
-    validate::positive("noise_sd", design.noise_sd)?;
-    validate::positive("tolerance", tolerance)?;
-    check_points(&design.points, model.length)?;
-    let times = distinct_times(&design.points);
+    let times = check_design(design, tolerance, model.length)?;
     let log_model = LogModel::new(*model, parameters.to_vec(), cells, dt, times.clone())?;
     let phi: Vec<f64> = parameters.iter().map(|&p| value(model, p).ln()).collect();
     let names = parameters.iter().map(|p| format!("{p:?}")).collect();
@@ -179,11 +176,7 @@ pub fn analyse_bipolar(
     dt: f64,
     tolerance: f64,
 ) -> Result<Identifiability> {
-    validate::positive("noise_sd", design.noise_sd)?;
-    validate::positive("tolerance", tolerance)?;
-    validate::non_empty("parameters", parameters)?;
-    check_points(&design.points, model.length)?;
-    let times = distinct_times(&design.points);
+    let times = check_design(design, tolerance, model.length)?;
     let log_model = LogBipolar::new(*model, parameters.to_vec(), cells, dt, times.clone())?;
     let phi = log_model.log_values();
     let names = parameters.iter().map(|p| format!("{p:?}")).collect();
@@ -350,6 +343,14 @@ fn interpolate(
             }
         })
         .collect()
+}
+
+/// Checks the noise level, the tolerance and the points of a design; returns its distinct times.
+fn check_design(design: &Design, tolerance: f64, length: f64) -> Result<Vec<f64>> {
+    validate::positive("noise_sd", design.noise_sd)?;
+    validate::positive("tolerance", tolerance)?;
+    check_points(&design.points, length)?;
+    Ok(distinct_times(&design.points))
 }
 
 /// Checks design points `(t, x)`: two columns, finite, $t > 0$, $x \in [0, L]$.

@@ -456,15 +456,9 @@ impl LogBipolar {
         times: Vec<f64>,
     ) -> Result<Self> {
         base.validate(cells, dt, &times)?;
-        validate::non_empty("varied parameters", &varied)?;
+        super::check_varied(&varied)?;
         let mut probe = base;
-        for (i, p) in varied.iter().enumerate() {
-            if varied[..i].contains(p) {
-                return Err(Error::invalid_parameter(
-                    "varied parameters",
-                    format!("{p:?} appears twice"),
-                ));
-            }
+        for p in &varied {
             let Some(&mut v) = p.slot(&mut probe) else {
                 return Err(Error::invalid_parameter(
                     "varied parameters",
