@@ -53,9 +53,10 @@ struct IdentifyArgs {
     /// Adam steps per member.
     #[arg(long, default_value_t = 3000)]
     adam_steps: usize,
-    /// L-BFGS iterations per member.
-    #[arg(long, default_value_t = 5000)]
-    lbfgs_steps: usize,
+    /// L-BFGS iterations per member (default 5000 for `adr`, 15000 for `unipolar`, which
+    /// needs them).
+    #[arg(long)]
+    lbfgs_steps: Option<usize>,
     /// Collocation points of the PDE residual.
     #[arg(long, default_value_t = 2000)]
     collocation: usize,
@@ -103,7 +104,9 @@ fn identify(a: &IdentifyArgs) -> Result<Value> {
         ..Settings::default()
     };
     settings.training.adam.steps = a.adam_steps;
-    settings.training.lbfgs.iterations = a.lbfgs_steps;
+    settings.training.lbfgs.iterations =
+        a.lbfgs_steps
+            .unwrap_or(if a.model == "adr" { 5000 } else { 15_000 });
     let fit = if a.model == "adr" {
         let model = Adr {
             injection: a.injection,
