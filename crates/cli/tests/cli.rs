@@ -1250,20 +1250,79 @@ fn charge_identify_follows_the_json_contract() {
     }
 }
 
+/// A known bipolar model with density injection, as JSON.
+fn bipolar_known() -> String {
+    temp_csv(
+        "charge_bipolar_known.json",
+        r#"{"mobility": [0.8, 0.4], "diffusivity": [0.01, 0.01], "trapping": [1, 1],
+            "trap_density": [5, 5], "detrapping": [0.05, 0.05], "recombination": [1, 1, 1, 1],
+            "injection": {"density": [1, 0.5]}, "voltage": 1.5, "length": 1}"#,
+    )
+}
+
+#[test]
+fn charge_identify_bipolar_follows_the_json_contract() {
+    // The contract on a short training (the accuracy is tested in the pinn crate): any
+    // net-density profiles will do.
+    let data = charge_profiles();
+    let known = bipolar_known();
+    let v = json(&run(&format!(
+        "charge identify --model bipolar --data {data} --known {known} --unknown mu_e,B_h \
+         --members 1 --adam-steps 20 --lbfgs-steps 20 --collocation 100"
+    )));
+    assert_eq!(v["model"], "bipolar");
+    assert_eq!(v["unknown"], serde_json::json!(["mu_e", "B_h"]));
+    assert_eq!(v["voltage"], 1.5);
+    assert_eq!(
+        v["known"]["injection"]["density"],
+        serde_json::json!([1.0, 0.5])
+    );
+    for name in ["mu_e", "B_h"] {
+        let p = &v["parameters"][name];
+        assert!(p["value"].as_f64().unwrap() > 0.0, "{name}: {p}");
+        assert!(p["identifiable"].is_boolean(), "{p}");
+    }
+    assert!(v["parameters"]["mu_h"].is_null());
+    // Without --known: the reference model (Schottky injection) at the given voltage.
+    let r = json(&run(&format!(
+        "charge identify --model bipolar --data {data} --voltage 2 --unknown mu_h \
+         --members 1 --adam-steps 5 --lbfgs-steps 5 --collocation 50"
+    )));
+    assert_eq!(r["voltage"], 2.0);
+    assert_eq!(r["known"]["injection"]["schottky"]["beta"], 0.5);
+    assert!(r["parameters"]["mu_h"]["value"].as_f64().unwrap() > 0.0);
+}
+
 #[test]
 fn charge_identify_refuses_bad_input_in_one_line() {
     let data = charge_profiles();
     let two = temp_csv("charge_two.csv", "t,x\n0.1,0\n0.2,0.5\n");
     let one_time = temp_csv("charge_one_time.csv", "t,x,n\n0.1,0,1\n0.1,0.5,0.2\n");
     let nan = temp_csv("charge_nan.csv", "t,x,n\n0.1,0,1\n0.2,0.5,NA\n");
+    let bad_json = temp_csv("charge_bad_known.json", "{\"mobility\": [1, 0.5]}");
+    let density = bipolar_known();
     for (line, needle) in [
         (
             format!("charge identify --model ohmic --data {data}"),
             "`model`",
         ),
         (
-            format!("charge identify --model bipolar --data {data}"),
-            "not implemented yet",
+            format!("charge identify --model bipolar --data {data} --unknown mu"),
+            "mu_e",
+        ),
+        (
+            format!("charge identify --model bipolar --data {data} --known {bad_json}"),
+            "known model",
+        ),
+        (
+            format!(
+                "charge identify --model bipolar --data {data} --known {density} --unknown beta"
+            ),
+            "beta",
+        ),
+        (
+            format!("charge identify --model bipolar --data {data} --known {density} --voltage 2"),
+            "--voltage",
         ),
         (format!("charge identify --model adr --data {two}"), "`n`"),
         (

@@ -179,7 +179,7 @@ pub fn analyse_bipolar(
     let times = check_design(design, tolerance, model.length)?;
     let log_model = LogBipolar::new(*model, parameters.to_vec(), cells, dt, times.clone())?;
     let phi = log_model.log_values();
-    let names = parameters.iter().map(|p| format!("{p:?}")).collect();
+    let names = parameters.iter().map(|p| p.name()).collect();
     let predict = |phi: &[f64]| -> Result<Vec<f64>> {
         let s = log_model.at(phi).solve(cells, dt, &times)?;
         let net: Vec<Vec<f64>> = (0..times.len()).map(|k| s.net(k)).collect();
@@ -510,7 +510,7 @@ mod tests {
         eprintln!("early {:?}\nlate {:?}", early.relative_sd, late.relative_sd);
         assert!(early.relative_sd[3] > 1.0, "{early:?}");
         assert!(late.relative_sd[3] < 0.05, "{late:?}");
-        assert_eq!(early.names[3], "Recombination(3)");
+        assert_eq!(early.names[3], "S3");
         let worst = &early.combinations[0];
         assert!(!worst.identifiable && worst.weights[3] > 0.99, "{worst:?}");
         // The drift of both carriers is seen either way.

@@ -48,12 +48,15 @@
 //! ```
 
 use nalgebra::DMatrix;
+use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result, validate};
 
 use super::{Carrier, Inflow};
 
-/// How carriers enter.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How carriers enter (in JSON: `{"schottky": {"rate": [a_e, a_h], "beta": b}}` or
+/// `{"density": [n_e, n_h]}`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Injection {
     /// Schottky's flux $a_s\exp(\beta\sqrt{|E|})$ at each electrode (electrons, holes).
     Schottky {
@@ -66,8 +69,11 @@ pub enum Injection {
     Density([f64; 2]),
 }
 
-/// The bipolar model; two-element arrays are (electrons, holes).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// The bipolar model; two-element arrays are (electrons, holes). It reads from and writes to
+/// JSON with the field names below (an infinite trap density has no JSON form: give a large
+/// one).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Bipolar {
     /// Mobilities $\mu_s > 0$.
     pub mobility: [f64; 2],
@@ -388,9 +394,78 @@ pub enum Parameter {
 }
 
 impl Parameter {
+    /// Every parameter of a model with Schottky injection, in the order of [`Bipolar`]'s
+    /// fields.
+    pub const ALL: [Self; 17] = [
+        Self::Mobility(0),
+        Self::Mobility(1),
+        Self::Diffusivity(0),
+        Self::Diffusivity(1),
+        Self::Trapping(0),
+        Self::Trapping(1),
+        Self::TrapDensity(0),
+        Self::TrapDensity(1),
+        Self::Detrapping(0),
+        Self::Detrapping(1),
+        Self::Recombination(0),
+        Self::Recombination(1),
+        Self::Recombination(2),
+        Self::Recombination(3),
+        Self::InjectionRate(0),
+        Self::InjectionRate(1),
+        Self::Beta,
+    ];
+
+    /// The short name: `mu_e`, `mu_h`, `D_e`, `D_h`, `B_e`, `B_h`, `N_e`, `N_h`, `k_e`,
+    /// `k_h`, `S0` … `S3`, `a_e`, `a_h`, `beta` (the symbols of the module docs; an index out
+    /// of range shows as a number).
+    pub fn name(self) -> String {
+        let species = |s: usize| match s {
+            0 => "e".to_string(),
+            1 => "h".to_string(),
+            s => s.to_string(),
+        };
+        match self {
+            Self::Mobility(s) => format!("mu_{}", species(s)),
+            Self::Diffusivity(s) => format!("D_{}", species(s)),
+            Self::Trapping(s) => format!("B_{}", species(s)),
+            Self::TrapDensity(s) => format!("N_{}", species(s)),
+            Self::Detrapping(s) => format!("k_{}", species(s)),
+            Self::Recombination(r) => format!("S{r}"),
+            Self::InjectionRate(s) => format!("a_{}", species(s)),
+            Self::Beta => "beta".into(),
+        }
+    }
+
+    /// The parameter of a [short name](Self::name).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a name that is none of them, listing the names.
+    pub fn parse(name: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<String> = Self::ALL.iter().map(|p| p.name()).collect();
+                Error::invalid_parameter(
+                    "bipolar parameter",
+                    format!(
+                        "unknown name {name:?}; expected one of {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// Its value in `model` (`None` where [`Bipolar`] has no such parameter).
+    pub fn value(self, model: &Bipolar) -> Option<f64> {
+        let mut m = *model;
+        self.slot(&mut m).map(|v| *v)
+    }
+
     /// Where the parameter lives in `model` (`None`: an index out of range, or a Schottky
     /// parameter of a model with density injection).
-    fn slot(self, model: &mut Bipolar) -> Option<&mut f64> {
+    pub(crate) fn slot(self, model: &mut Bipolar) -> Option<&mut f64> {
         match self {
             Self::Mobility(s) => model.mobility.get_mut(s),
             Self::Diffusivity(s) => model.diffusivity.get_mut(s),
