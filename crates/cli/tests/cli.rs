@@ -963,6 +963,26 @@ fn gmrf_follows_the_json_contract() {
 }
 
 #[test]
+fn gmrf_simulate_st_follows_the_json_contract() {
+    let line = "gmrf simulate-st --grid 4,3 --steps 3 --dt 0.01 --advection 5,-2 --range 0.5 \
+                --sigma 2 --seed 9";
+    let s = json(&run(line));
+    assert_eq!(
+        (s["nx"].as_u64(), s["ny"].as_u64(), s["steps"].as_u64()),
+        (Some(4), Some(3), Some(3))
+    );
+    let field = s["field"].as_array().unwrap();
+    assert_eq!(field.len(), 3);
+    assert!(field.iter().all(|f| f.as_array().unwrap().len() == 12));
+    assert_eq!(s["method"], "sequential");
+    assert!(s["burn_in"].as_u64().unwrap() >= 1);
+    assert_eq!(json(&run(line))["field"], s["field"]);
+    let c = json(&run(&format!("{line} --method cholesky")));
+    assert_eq!(c["field"].as_array().unwrap().len(), 3);
+    assert_ne!(c["field"], s["field"]);
+}
+
+#[test]
 fn gmrf_refuses_bad_input_in_one_line() {
     let outside = temp_csv("gmrf-outside.csv", "s1,s2\n0.5,0.5\n9,9\n");
     let nan = temp_csv("gmrf-nan.csv", "a,b,y\n0,0,1\n1,0,2\n0,1,\n1,1,3\n");
@@ -1003,6 +1023,33 @@ fn gmrf_refuses_bad_input_in_one_line() {
         (
             "gmrf simulate --grid 3,3 --range 1 --sigma 1 --alpha 1".to_owned(),
             "alpha",
+        ),
+        (
+            "gmrf simulate-st --grid 3,3 --steps 2 --dt 0.01 --advection 1 --range 0.5 --sigma 1"
+                .to_owned(),
+            "VX,VY",
+        ),
+        (
+            "gmrf simulate-st --grid 3,3 --steps 2 --dt 0 --advection 1,0 --range 0.5 --sigma 1"
+                .to_owned(),
+            "dt",
+        ),
+        (
+            "gmrf simulate-st --grid 3,3 --steps 0 --dt 0.01 --advection 1,0 --range 0.5 --sigma 1"
+                .to_owned(),
+            "steps",
+        ),
+        (
+            "gmrf simulate-st --grid 3,3 --steps 2 --dt 0.01 --advection 1,0 --range 0.5 --sigma 1 \
+             --c -1"
+                .to_owned(),
+            "`c`",
+        ),
+        (
+            "gmrf simulate-st --grid 3,3 --steps 2 --dt 0.01 --advection 1,0 --range 0.5 --sigma 1 \
+             --method chebyshev"
+                .to_owned(),
+            "not implemented yet",
         ),
     ] {
         let out = run(&line);

@@ -5,6 +5,7 @@ pub mod factor;
 pub mod fem;
 pub mod kriging;
 pub mod likelihood;
+pub mod lu;
 pub mod matern;
 pub mod mesh;
 pub mod mesh_builder;
@@ -14,6 +15,7 @@ mod optim;
 pub mod prior;
 pub mod selinv;
 pub mod simulate;
+pub mod spacetime;
 mod sparse;
 #[cfg(test)]
 mod testing;

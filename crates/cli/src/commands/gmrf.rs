@@ -8,6 +8,9 @@ use uqforge_gmrf::mesh_builder::MeshBuilder;
 use uqforge_gmrf::mle::{GeostatFit, default_max_edge, fit_geostatistical};
 use uqforge_gmrf::prior::PcPrior;
 use uqforge_gmrf::simulate::field_on_unit_square;
+use uqforge_gmrf::spacetime::{
+    AdvectionDiffusion, Sampler, field_on_unit_square as field_on_unit_square_st,
+};
 
 use crate::input::{finite_columns, read_table};
 
@@ -27,6 +30,9 @@ enum Action {
     Krige(KrigeArgs),
     /// A Matérn field on the unit square's regular grid.
     Simulate(SimulateArgs),
+    /// A space-time field of the advection–diffusion SPDE on the unit square's regular grid,
+    /// at consecutive time steps from its stationary regime.
+    SimulateSt(SimulateStArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -97,6 +103,39 @@ struct SimulateArgs {
     seed: u64,
 }
 
+#[derive(Debug, clap::Args)]
+struct SimulateStArgs {
+    /// Grid size NX,NY (points, at least 2 each) on the unit square.
+    #[arg(long)]
+    grid: String,
+    /// Time steps returned.
+    #[arg(long)]
+    steps: usize,
+    /// Time step; keep it well below the decay time c / kappa^2 = c range^2 / 8 (implicit
+    /// Euler damps the variance of modes that decay within a step).
+    #[arg(long, allow_negative_numbers = true)]
+    dt: f64,
+    /// Advection VX,VY: the field moves at (VX, VY) / c.
+    #[arg(long, allow_hyphen_values = true)]
+    advection: String,
+    /// Practical range sqrt(8 nu)/kappa of the stationary field (nu = 1).
+    #[arg(long, allow_negative_numbers = true)]
+    range: f64,
+    /// Marginal standard deviation of the stationary field.
+    #[arg(long, allow_negative_numbers = true)]
+    sigma: f64,
+    /// Time scale c of the SPDE.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    c: f64,
+    /// `sequential` (one sparse LU solve per step), `cholesky` (the joint space-time
+    /// precision) or `chebyshev` (not implemented yet).
+    #[arg(long, default_value = "sequential")]
+    method: String,
+    /// Seed of the ChaCha8 stream of standard normals.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
 /// Runs `uqforge gmrf`.
 pub(crate) fn run(args: &Args) -> Result<Value> {
     match &args.action {
@@ -118,6 +157,7 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
             out["fit"] = fit_json(&a.fit, &fitted, &names);
             Ok(out)
         }
+        Action::SimulateSt(a) => simulate_st(a),
         Action::Simulate(a) => {
             let (nx, ny) = grid(&a.grid)?;
             let field = field_on_unit_square(nx, ny, a.range, a.sigma, a.alpha, a.seed)?;
@@ -127,6 +167,55 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
             }))
         }
     }
+}
+
+fn simulate_st(a: &SimulateStArgs) -> Result<Value> {
+    let (nx, ny) = grid(&a.grid)?;
+    let sampler = match a.method.as_str() {
+        "sequential" => Sampler::Sequential,
+        "cholesky" => Sampler::Cholesky,
+        "chebyshev" => {
+            return Err(Error::invalid_parameter(
+                "--method",
+                "`chebyshev` is not implemented yet; use `sequential` or `cholesky`",
+            ));
+        }
+        other => {
+            return Err(Error::invalid_parameter(
+                "--method",
+                format!("`{other}` is not one of: sequential, cholesky, chebyshev"),
+            ));
+        }
+    };
+    let v = split(&a.advection);
+    let advection = match v.as_slice() {
+        [x, y] => {
+            let parse = |s: &str| {
+                s.parse::<f64>().map_err(|_| {
+                    Error::invalid_parameter("--advection", format!("`{s}` is not a number"))
+                })
+            };
+            [parse(x)?, parse(y)?]
+        }
+        _ => {
+            return Err(Error::invalid_parameter(
+                "--advection",
+                format!("needs VX,VY, got `{}`", a.advection),
+            ));
+        }
+    };
+    let model = AdvectionDiffusion {
+        c: a.c,
+        ..AdvectionDiffusion::from_range_sigma(a.range, a.sigma, advection)?
+    };
+    let series = field_on_unit_square_st([nx, ny], a.steps, a.dt, &model, sampler, a.seed)?;
+    Ok(json!({
+        "nx": nx, "ny": ny, "steps": a.steps, "field": series.field,
+        "dt": a.dt, "advection": advection, "range": a.range, "sigma": a.sigma, "c": a.c,
+        "kappa": model.kappa, "tau": model.tau, "method": a.method, "burn_in": series.burn_in,
+        "mesh_nodes": series.mesh_nodes, "seed": a.seed,
+        "rng": "ChaCha8 stream of the seed; the recursion starts from rest and drops burn_in steps",
+    }))
 }
 
 /// The data set behind `--data`, accepting the contract's short names.

@@ -1,0 +1,931 @@
+//! Spatio-temporal fields from the advection–diffusion SPDE: the finite-element / implicit
+//! Euler discretisation, the sparse space-time precision, and simulation.
+//!
+//! # The model
+//!
+//! Clarotto, Allard, Romary and Desassis (2024) let a field $u(s, t)$ in the plane evolve by
+//!
+//! $$
+//! \Big[\frac{\partial}{\partial t} + \frac{1}{c}\big(\kappa^2 - \nabla\cdot H\nabla\big)^\alpha +
+//! \frac{1}{c}\gamma\cdot\nabla\Big]u = \frac{\tau}{\sqrt c}Z,
+//! $$
+//!
+//! with $Z$ white in time and, in space, white ($\alpha_s = 0$) or Matérn-coloured:
+//! $(\kappa^2 - \nabla\cdot H\nabla)^{\alpha_s/2}Z = \mathcal W$. The field is carried at
+//! velocity $\gamma/c$, damped at rate $\kappa^2/c$ and diffused by $H/c$. In the Fourier
+//! domain every wave number is an Ornstein–Uhlenbeck process with rate
+//! $\lambda(\omega) = c^{-1}\big[(\kappa^2 + \omega^\top H\omega)^\alpha + i\gamma\cdot\omega\big]$,
+//! and its stationary variance $\tau^2 f_Z(\omega)/(2c\thinspace\mathrm{Re}\lambda)$ holds
+//! neither $c$ nor $\gamma$: at a fixed time the stationary field is a spatial Matérn field of
+//! order $\alpha + \alpha_s$ (smoothness $\nu = \alpha + \alpha_s - 1$) and scale $\kappa$, with
+//!
+//! $$
+//! \sigma^2 = \frac{\tau^2}{2}\thinspace\frac{\Gamma(\nu)}{\Gamma(\nu + 1)4\pi\kappa^{2\nu}
+//! \sqrt{\det H}},\qquad \rho = \frac{\sqrt{8\nu}}{\kappa},
+//! $$
+//!
+//! ([`AdvectionDiffusion::from_range_sigma`]; compare [`crate::matern`], whose $\tau$ scales
+//! the precision, not the noise). Advection and $c$ act on the temporal structure only: a
+//! feature is carried $\gamma/(\kappa^2\rho)$ ranges during its correlation time $c/\kappa^2$
+//! (for $\alpha = 1$).
+//!
+//! # Discretisation
+//!
+//! Piecewise-linear elements in space ([`crate::fem`]: lumped mass $M = \tilde C$, stiffness
+//! $G_H$, advection $B$ from [`crate::fem::advection`]) turn the operator into
+//! $K = K_1(M^{-1}K_1)^{\alpha-1}$ with $K_1 = \kappa^2 M + G_H$, and the noise into a load
+//! vector $\beta M z$, $z \sim N(0, Q_s^{-1})$ with $Q_s$ the Matérn precision of order
+//! $\alpha_s$ and unit $\tau$ ($Q_s = M$ for white noise). Implicit Euler with step $\Delta t$
+//! gives
+//!
+//! $$
+//! D u_k = M u_{k-1} + \beta M z_k,\qquad D = M + \frac{\Delta t}{c}(K + B),\qquad
+//! \beta = \tau\sqrt{\Delta t/c},
+//! $$
+//!
+//! from rest, $u_0 = 0$. The residuals $e_k = D u_k - M u_{k-1}$ are independent
+//! $N(0, S^{-1})$ with $S = \beta^{-2}M^{-1}Q_sM^{-1}$, so the joint precision of
+//! $(u_1, \dots, u_T)$ is block tridiagonal,
+//!
+//! $$
+//! Q_{kk} = D^\top S D + M S M\ (k < T),\qquad Q_{TT} = D^\top S D,\qquad
+//! Q_{k,k+1} = -M S D = Q_{k+1,k}^\top,
+//! $$
+//!
+//! ([`SpaceTime::precision`]). Two exact samplers follow: the Cholesky factor of the joint
+//! precision ([`SpaceTime::simulate_cholesky`]), or the recursion itself, one sparse LU solve
+//! with $D$ per step ([`SpaceTime::simulate_sequential`], memory of one time step plus the
+//! output).
+//!
+//! One step from rest without advection is a spatial Matérn field: with $\alpha = 1$ and white
+//! noise, $D = (\Delta t/c)(\kappa'^2 M + G)$ with $\kappa'^2 = \kappa^2 + c/\Delta t$, and
+//! $Q = \beta^{-2}D M^{-1} D$ is [`crate::matern`]'s $Q_2$ at $\kappa'$ and
+//! $\tau' = \sqrt{\Delta t/c}/\tau$ (tested).
+//!
+//! **Mass and centre of mass.** Away from the boundary, $\mathbf 1^\top G = 0$ and
+//! $\mathbf 1^\top B u = \int\gamma\cdot\nabla u = 0$, so a noise-free step multiplies the mass
+//! $W = \mathbf 1^\top M u$ by $c/(c + \kappa^{2\alpha}\Delta t)$; and since
+//! $x^\top B u = \int x\thinspace\gamma\cdot\nabla u = -\gamma_x W$ for the linear function $x$,
+//! the centre of mass $x^\top M u/W$ moves by exactly
+//! $\gamma\Delta t/(c + \kappa^{2\alpha}\Delta t)$ per step (tested): the advection
+//! $\gamma\Delta t/c$ of the continuous model, up to the $O(\Delta t^2)$ coupling of implicit
+//! Euler's damping with transport, and exactly without damping. The shape carries the rest of
+//! the discretisation error: implicit Euler adds a numerical diffusion of order
+//! $|\gamma|^2\Delta t/(2c^2)$.
+//!
+//! ```
+//! use uqforge_gmrf::{Mesh, spacetime::{AdvectionDiffusion, SpaceTime}};
+//!
+//! let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 20, 20)?;
+//! let model = AdvectionDiffusion::from_range_sigma(0.3, 1.0, [5.0, 0.0])?;
+//! let st = SpaceTime::new(&mesh, &model, 0.01)?;
+//! let u = st.simulate_sequential(5, 42)?; // one column per time step
+//! assert_eq!(u.shape(), (441, 5));
+//! assert_eq!(u, st.simulate_sequential(5, 42)?); // seeded
+//! # Ok::<(), uqforge_core::Error>(())
+//! ```
+//!
+//! References: L. Clarotto, D. Allard, T. Romary, N. Desassis (2024), The SPDE approach for
+//! spatio-temporal datasets with advection and diffusion, Spatial Statistics 62:100847;
+//! F. Lindgren, H. Rue, J. Lindström (2011), JRSS B 73(4):423-498; P. Whittle (1954),
+//! Biometrika 41:434-449.
+
+use nalgebra::{DMatrix, DVector, Matrix2};
+use nalgebra_sparse::{CooMatrix, CscMatrix};
+use serde::{Deserialize, Serialize};
+use uqforge_core::{Error, Result, rng, validate};
+
+use crate::factor::{Cholesky, SymbolicCholesky};
+use crate::fem::{Fem, advection};
+use crate::lu::SparseLu;
+use crate::matern::{Matern, SpdeOperator};
+use crate::mesh::Mesh;
+
+/// Parameters of the advection–diffusion SPDE (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdvectionDiffusion {
+    /// Order $\alpha \ge 1$ of the spatial operator in the dynamics.
+    pub alpha: u32,
+    /// Order $\alpha_s \ge 0$ of the noise's spatial colouring (0: white).
+    pub noise_alpha: u32,
+    /// Scale $\kappa > 0$.
+    pub kappa: f64,
+    /// Noise amplitude $\tau > 0$.
+    pub tau: f64,
+    /// Time scale $c > 0$.
+    pub c: f64,
+    /// Advection $\gamma$ (the field moves at $\gamma/c$).
+    pub advection: [f64; 2],
+    /// Diffusion tensor $H$ (symmetric positive definite).
+    pub diffusion: Matrix2<f64>,
+}
+
+impl AdvectionDiffusion {
+    /// The model with $\alpha = \alpha_s = 1$ (a stationary marginal of smoothness $\nu = 1$),
+    /// $c = 1$, $H = I$, practical range $\rho$ and marginal standard deviation $\sigma$ of the
+    /// stationary field.
+    ///
+    /// # Errors
+    /// A range or sigma that is not positive and finite, or a non-finite advection.
+    pub fn from_range_sigma(range: f64, sigma: f64, advection: [f64; 2]) -> Result<Self> {
+        validate::positive("range", range)?;
+        validate::positive("sigma", sigma)?;
+        let model = Self {
+            alpha: 1,
+            noise_alpha: 1,
+            kappa: 1.0,
+            tau: 1.0,
+            c: 1.0,
+            advection,
+            diffusion: Matrix2::identity(),
+        };
+        model.with_range_sigma(range, sigma)
+    }
+
+    /// This model with $\kappa$ and $\tau$ set for the stationary range and standard
+    /// deviation (the orders, $c$, $\gamma$ and $H$ kept).
+    ///
+    /// # Errors
+    /// As [`Self::validate`], and $\alpha + \alpha_s < 2$ (no finite variance).
+    pub fn with_range_sigma(mut self, range: f64, sigma: f64) -> Result<Self> {
+        validate::positive("range", range)?;
+        validate::positive("sigma", sigma)?;
+        let nu = self.nu()?;
+        self.kappa = (8.0 * nu).sqrt() / range;
+        self.tau = 1.0;
+        self.tau = sigma / self.sigma()?;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Smoothness $\nu = \alpha + \alpha_s - 1$ of the stationary field.
+    ///
+    /// # Errors
+    /// $\alpha + \alpha_s < 2$: the stationary field has no finite variance in the plane.
+    pub fn nu(&self) -> Result<f64> {
+        let total = self.alpha + self.noise_alpha;
+        if total < 2 {
+            return Err(Error::invalid_parameter(
+                "alpha",
+                format!(
+                    "alpha + noise_alpha = {total}: at least 2 for a field with finite variance"
+                ),
+            ));
+        }
+        Ok(f64::from(total - 1))
+    }
+
+    /// Practical range $\sqrt{8\nu}/\kappa$ of the stationary field.
+    ///
+    /// # Errors
+    /// As [`Self::nu`].
+    pub fn range(&self) -> Result<f64> {
+        Ok((8.0 * self.nu()?).sqrt() / self.kappa)
+    }
+
+    /// Marginal standard deviation of the stationary field (module docs).
+    ///
+    /// # Errors
+    /// As [`Self::nu`].
+    pub fn sigma(&self) -> Result<f64> {
+        let nu = self.nu()?;
+        // Gamma(nu) / Gamma(nu + 1) = 1 / nu.
+        let var = 0.5 * self.tau * self.tau
+            / (nu * 4.0 * std::f64::consts::PI * self.kappa.powf(2.0 * nu))
+            / self.diffusion.determinant().sqrt();
+        Ok(var.sqrt())
+    }
+
+    /// Checks the ranges: $\alpha$ in 1..=4, $\alpha_s$ in 0..=4, positive finite $\kappa$,
+    /// $\tau$ and $c$, finite advection, symmetric positive definite $H$.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] or [`Error::NotPositiveDefinite`] naming the parameter.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=4).contains(&self.alpha) {
+            return Err(Error::invalid_parameter(
+                "alpha",
+                format!("1 to 4, got {}", self.alpha),
+            ));
+        }
+        if self.noise_alpha > 4 {
+            return Err(Error::invalid_parameter(
+                "noise_alpha",
+                format!("0 to 4, got {}", self.noise_alpha),
+            ));
+        }
+        validate::positive("kappa", self.kappa)?;
+        validate::positive("tau", self.tau)?;
+        validate::positive("c", self.c)?;
+        validate::finite("advection", &self.advection)?;
+        let h = &self.diffusion;
+        let symmetric = (h[(0, 1)] - h[(1, 0)]).abs() <= 1e-12 * (h[(0, 1)].abs() + 1.0);
+        if !(h.iter().all(|v| v.is_finite())
+            && symmetric
+            && h[(0, 0)] > 0.0
+            && h.determinant() > 0.0)
+        {
+            return Err(Error::NotPositiveDefinite {
+                what: format!("diffusion tensor H = {h:?}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The noise's spatial precision $Q_s$: the lumped mass (white), or a factored Matérn
+/// precision.
+#[derive(Debug, Clone)]
+enum Noise {
+    White,
+    Matern {
+        precision: CscMatrix<f64>,
+        factor: Cholesky,
+    },
+}
+
+/// The discretised model on one mesh with one time step: the matrices of the [module
+/// docs](self), the LU factors of $D$ and the noise's factor.
+#[derive(Debug, Clone)]
+pub struct SpaceTime {
+    model: AdvectionDiffusion,
+    dt: f64,
+    mass: DVector<f64>,
+    step: CscMatrix<f64>,
+    lu: SparseLu,
+    noise: Noise,
+    beta: f64,
+}
+
+impl SpaceTime {
+    /// Assembles $M$, $K$, $B$ and $D$ on `mesh` for steps of `dt`, and factors $D$ (and
+    /// $Q_s$).
+    ///
+    /// # Errors
+    /// The model's ranges ([`AdvectionDiffusion::validate`]), a step that is not positive and
+    /// finite, and a singular step matrix.
+    pub fn new(mesh: &Mesh, model: &AdvectionDiffusion, dt: f64) -> Result<Self> {
+        model.validate()?;
+        validate::positive("dt", dt)?;
+        let fem = Fem::assemble_anisotropic(mesh, &[model.diffusion])?;
+        let mass = fem.lumped_mass.clone();
+        let n = mass.len();
+        let diag = |d: &DVector<f64>| diagonal(d.as_slice());
+        let m = diag(&mass);
+        let k1 = &(&m * (model.kappa * model.kappa)) + &fem.stiffness;
+        let mut k = k1.clone();
+        for _ in 1..model.alpha {
+            k = &k * &diag(&mass.map(|v| 1.0 / v));
+            k = &k * &k1;
+        }
+        let b = advection(mesh, &[model.advection])?;
+        let step = &m + &(&(&k + &b) * (dt / model.c));
+        let lu = SparseLu::factor(&step, "implicit Euler step matrix D")?;
+        let noise = if model.noise_alpha == 0 {
+            Noise::White
+        } else {
+            let spde = SpdeOperator::new(&fem, model.noise_alpha)?;
+            let precision = spde.precision(&Matern::new(model.noise_alpha, model.kappa, 1.0)?)?;
+            let factor = SymbolicCholesky::analyse(spde.pattern())?.factor(&precision)?;
+            Noise::Matern { precision, factor }
+        };
+        debug_assert_eq!(step.nrows(), n);
+        Ok(Self {
+            model: *model,
+            dt,
+            mass,
+            step,
+            lu,
+            noise,
+            beta: model.tau * (dt / model.c).sqrt(),
+        })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &AdvectionDiffusion {
+        &self.model
+    }
+
+    /// The time step $\Delta t$.
+    pub fn dt(&self) -> f64 {
+        self.dt
+    }
+
+    /// The number of mesh nodes.
+    pub fn n(&self) -> usize {
+        self.mass.len()
+    }
+
+    /// The step matrix $D = M + (\Delta t/c)(K + B)$.
+    pub fn step_matrix(&self) -> &CscMatrix<f64> {
+        &self.step
+    }
+
+    /// The lumped masses (the diagonal of $M$).
+    pub fn lumped_mass(&self) -> &DVector<f64> {
+        &self.mass
+    }
+
+    /// $S = \beta^{-2}M^{-1}Q_sM^{-1}$, the precision of a step's residual.
+    fn residual_precision(&self) -> CscMatrix<f64> {
+        let b2 = self.beta * self.beta;
+        match &self.noise {
+            Noise::White => diagonal(&self.mass.iter().map(|m| 1.0 / (b2 * m)).collect::<Vec<_>>()),
+            Noise::Matern { precision, .. } => {
+                let inv = diagonal(&self.mass.iter().map(|m| 1.0 / m).collect::<Vec<_>>());
+                &(&(&inv * precision) * &inv) * (1.0 / b2)
+            }
+        }
+    }
+
+    /// The joint precision of $(u_1, \dots, u_T)$, $T$ = `steps`, node index fastest (entry
+    /// $(k-1)n + i$ is node $i$ at step $k$); block tridiagonal, see the [module docs](self).
+    ///
+    /// # Errors
+    /// Zero steps, or a size beyond `usize`.
+    pub fn precision(&self, steps: usize) -> Result<CscMatrix<f64>> {
+        validate::at_least("steps", steps, 1)?;
+        let n = self.n();
+        let total = n.checked_mul(steps).ok_or_else(|| {
+            Error::invalid_parameter("steps", format!("{steps} steps of {n} nodes overflow"))
+        })?;
+        let s = self.residual_precision();
+        let m = diagonal(self.mass.as_slice());
+        let d = &self.step;
+        let dt = d.transpose();
+        let dsd = &(&dt * &s) * d;
+        let msm = &(&m * &s) * &m;
+        let msd = &(&m * &s) * d;
+        let mut coo = CooMatrix::new(total, total);
+        for k in 0..steps {
+            let o = k * n;
+            for (i, j, &v) in dsd.triplet_iter() {
+                coo.push(o + i, o + j, v);
+            }
+            if k + 1 < steps {
+                for (i, j, &v) in msm.triplet_iter() {
+                    coo.push(o + i, o + j, v);
+                }
+                // Block (k, k + 1) is -M S D, block (k + 1, k) its transpose.
+                for (i, j, &v) in msd.triplet_iter() {
+                    coo.push(o + i, o + n + j, -v);
+                    coo.push(o + n + j, o + i, -v);
+                }
+            }
+        }
+        Ok(CscMatrix::from(&coo))
+    }
+
+    /// `steps` noise-free steps from `u0` (columns $u_1, \dots, u_T$): the mean of the
+    /// field given its state at time 0.
+    ///
+    /// # Errors
+    /// `u0` of another length or non-finite, zero steps.
+    pub fn propagate(&self, u0: &DVector<f64>, steps: usize) -> Result<DMatrix<f64>> {
+        validate::at_least("steps", steps, 1)?;
+        validate::len("initial state", self.n(), u0.len())?;
+        validate::finite("initial state", u0.as_slice())?;
+        let mut out = DMatrix::zeros(self.n(), steps);
+        let mut u = u0.clone();
+        for k in 0..steps {
+            u = self.lu.solve(&self.mass.component_mul(&u))?;
+            out.set_column(k, &u);
+        }
+        Ok(out)
+    }
+
+    /// A draw of $(u_1, \dots, u_T)$ by the recursion $D u_k = M u_{k-1} + \beta M z_k$ from
+    /// rest (columns = steps), from the ChaCha8 stream of `seed`.
+    ///
+    /// # Errors
+    /// Zero steps.
+    pub fn simulate_sequential(&self, steps: usize, seed: u64) -> Result<DMatrix<f64>> {
+        validate::at_least("steps", steps, 1)?;
+        let n = self.n();
+        let mut draws = rng::rng_from_seed(seed);
+        let mut out = DMatrix::zeros(n, steps);
+        let mut u = DVector::zeros(n);
+        for k in 0..steps {
+            let xi = DMatrix::from_fn(n, 1, |_, _| rng::standard_normal(&mut draws));
+            // The load beta M z with z ~ N(0, Q_s^-1).
+            let load = match &self.noise {
+                Noise::White => DVector::from_fn(n, |i, _| self.mass[i].sqrt() * xi[(i, 0)]),
+                Noise::Matern { factor, .. } => {
+                    let z = factor.inverse_transpose_factor_times(&xi)?;
+                    self.mass.component_mul(&z.column(0).into_owned())
+                }
+            };
+            let rhs = self.mass.component_mul(&u) + load * self.beta;
+            u = self.lu.solve(&rhs)?;
+            out.set_column(k, &u);
+        }
+        Ok(out)
+    }
+
+    /// A draw of $(u_1, \dots, u_T)$ from the Cholesky factor of the joint precision
+    /// (columns = steps), from the ChaCha8 stream of `seed`.
+    ///
+    /// # Errors
+    /// Zero steps; the factorisation's errors.
+    pub fn simulate_cholesky(&self, steps: usize, seed: u64) -> Result<DMatrix<f64>> {
+        let q = self.precision(steps)?;
+        let factor = SymbolicCholesky::analyse(q.pattern())?.factor(&q)?;
+        let x = factor.sample(1, seed)?;
+        Ok(DMatrix::from_column_slice(self.n(), steps, x.as_slice()))
+    }
+
+    /// The noise's precision $Q_s$ (for tests and diagnostics).
+    #[cfg(test)]
+    fn noise_precision(&self) -> CscMatrix<f64> {
+        match &self.noise {
+            Noise::White => diagonal(self.mass.as_slice()),
+            Noise::Matern { precision, .. } => precision.clone(),
+        }
+    }
+}
+
+/// Largest burn-in [`field_on_unit_square`] will run.
+pub const MAX_BURN_IN: usize = 100_000;
+
+/// How to draw the space-time field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampler {
+    /// The Cholesky factor of the joint precision ([`SpaceTime::simulate_cholesky`]).
+    Cholesky,
+    /// The recursion, one LU solve per step ([`SpaceTime::simulate_sequential`]).
+    Sequential,
+}
+
+/// A field on the unit square's grid at consecutive steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridSeries {
+    /// One list of `nx * ny` values per step, row by row (row `j` at $y = j/(n_y-1)$).
+    pub field: Vec<Vec<f64>>,
+    /// Steps simulated and dropped before the first one returned.
+    pub burn_in: usize,
+    /// Nodes of the mesh behind the grid.
+    pub mesh_nodes: usize,
+}
+
+/// The advection–diffusion field at `steps` consecutive steps of `dt` on the `nx` x `ny`
+/// regular grid of the unit square, from the stationary regime.
+///
+/// The mesh is regular, with cells no wider than the grid spacing nor than a tenth of the
+/// stationary range, and extends beyond the square by the range plus $2|\gamma|/\kappa^{2\alpha}$,
+/// the distance over which the advection carries a feature while it decays by $e^2$ (so
+/// that the boundary stays outside). The recursion starts from rest and runs a burn-in of
+/// $\lceil\ln(100)/(2\ln(1 + \kappa^{2\alpha}\Delta t/c))\rceil$ steps before the first one
+/// returned, enough for the slowest mode's memory of the start to fall below 1 % in
+/// variance.
+///
+/// # Errors
+/// Grids with fewer than 2 points a side, zero steps, the model's and the step's ranges
+/// ([`SpaceTime::new`]), a model without a stationary variance ([`AdvectionDiffusion::nu`]),
+/// or a mesh above [`crate::simulate::MAX_GRID_NODES`] nodes.
+pub fn field_on_unit_square(
+    [nx, ny]: [usize; 2],
+    steps: usize,
+    dt: f64,
+    model: &AdvectionDiffusion,
+    sampler: Sampler,
+    seed: u64,
+) -> Result<GridSeries> {
+    validate::at_least("nx", nx, 2)?;
+    validate::at_least("ny", ny, 2)?;
+    validate::at_least("steps", steps, 1)?;
+    model.validate()?;
+    validate::positive("dt", dt)?;
+    let range = model.range()?;
+    let rate = model.kappa.powi(2 * model.alpha as i32);
+    let speed = (model.advection[0].powi(2) + model.advection[1].powi(2)).sqrt();
+    let margin = range + 2.0 * speed / rate;
+    let h = (1.0 / (nx.max(ny) - 1) as f64).min(range / 10.0);
+    let cells = ((1.0 + 2.0 * margin) / h).ceil();
+    let limit = crate::simulate::MAX_GRID_NODES;
+    if !cells.is_finite() || (cells + 1.0).powi(2) > limit as f64 {
+        return Err(Error::invalid_parameter(
+            "range",
+            format!(
+                "a range of {range} with advection {speed} on a {nx} x {ny} grid needs a mesh \
+                 of {} nodes (limit {limit})",
+                (cells + 1.0).powi(2)
+            ),
+        ));
+    }
+    let cells = cells as usize;
+    let lo = -margin;
+    let hi = lo + cells as f64 * h;
+    let mesh = Mesh::regular_grid([lo, hi], [lo, hi], cells, cells)?;
+    let st = SpaceTime::new(&mesh, model, dt)?;
+    let burn_in = ((100f64).ln() / (2.0 * (rate * dt / model.c).ln_1p())).ceil();
+    if !burn_in.is_finite() || burn_in > MAX_BURN_IN as f64 {
+        return Err(Error::invalid_parameter(
+            "dt",
+            format!(
+                "a step of {dt} against the decay time c / kappa^(2 alpha) = {} needs {burn_in} \
+                 burn-in steps (limit {MAX_BURN_IN}); take a longer step",
+                model.c / rate
+            ),
+        ));
+    }
+    let burn_in = burn_in as usize;
+    let total = burn_in + steps;
+    if sampler == Sampler::Cholesky && mesh.n_nodes().saturating_mul(total) > limit {
+        return Err(Error::invalid_parameter(
+            "steps",
+            format!(
+                "the joint precision of {total} steps (with {burn_in} of burn-in) of {} nodes is \
+                 above {limit} unknowns; use the sequential sampler",
+                mesh.n_nodes()
+            ),
+        ));
+    }
+    let u = match sampler {
+        Sampler::Sequential => st.simulate_sequential(total, seed)?,
+        Sampler::Cholesky => st.simulate_cholesky(total, seed)?,
+    };
+    let points = DMatrix::from_fn(nx * ny, 2, |k, c| {
+        if c == 0 {
+            (k % nx) as f64 / (nx - 1) as f64
+        } else {
+            (k / nx) as f64 / (ny - 1) as f64
+        }
+    });
+    let a = mesh.observation_matrix(&points)?;
+    let field = (burn_in..total)
+        .map(|k| (&a * u.column(k)).iter().copied().collect())
+        .collect();
+    Ok(GridSeries {
+        field,
+        burn_in,
+        mesh_nodes: mesh.n_nodes(),
+    })
+}
+
+/// A diagonal CSC matrix.
+fn diagonal(d: &[f64]) -> CscMatrix<f64> {
+    let mut coo = CooMatrix::new(d.len(), d.len());
+    for (i, &v) in d.iter().enumerate() {
+        coo.push(i, i, v);
+    }
+    CscMatrix::from(&coo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sparse::dense;
+
+    fn white(alpha: u32, kappa: f64, advection: [f64; 2]) -> AdvectionDiffusion {
+        AdvectionDiffusion {
+            alpha,
+            noise_alpha: 0,
+            kappa,
+            tau: 1.3,
+            c: 0.7,
+            advection,
+            diffusion: Matrix2::identity(),
+        }
+    }
+
+    /// Zero advection, one step from rest, alpha = 1 and white noise: crate::matern's Q_2 at
+    /// kappa'^2 = kappa^2 + c/dt and tau' = sqrt(dt/c)/tau, entry by entry.
+    #[test]
+    fn one_step_without_advection_is_the_spatial_matern_field() {
+        let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 2.0], 6, 9).unwrap();
+        let model = white(1, 2.0, [0.0, 0.0]);
+        let dt = 0.05;
+        let st = SpaceTime::new(&mesh, &model, dt).unwrap();
+        let q = dense(&st.precision(1).unwrap());
+        let kappa = (model.kappa.powi(2) + model.c / dt).sqrt();
+        let tau = (dt / model.c).sqrt() / model.tau;
+        let spde = SpdeOperator::new(&Fem::assemble(&mesh).unwrap(), 2).unwrap();
+        let q2 = dense(
+            &spde
+                .precision(&Matern::new(2, kappa, tau).unwrap())
+                .unwrap(),
+        );
+        assert!(
+            (&q - &q2).amax() < 1e-10 * q2.amax(),
+            "{}",
+            (&q - &q2).amax()
+        );
+        // With advection it is not (B is not symmetric).
+        let moving = SpaceTime::new(&mesh, &white(1, 2.0, [3.0, 0.0]), dt).unwrap();
+        assert!((dense(&moving.precision(1).unwrap()) - &q2).amax() > 1e-3 * q2.amax());
+    }
+
+    /// The covariance of the recursion, propagated densely step by step
+    /// (Sigma_kk = P Sigma_(k-1)(k-1) P' + W, Sigma_kj = P^(k-j) Sigma_jj, P = D^-1 M,
+    /// W = D^-1 (beta^2 M Q_s^-1 M) D^-T).
+    fn recursion_covariance(st: &SpaceTime, steps: usize) -> DMatrix<f64> {
+        let n = st.n();
+        let d_inv = dense(st.step_matrix()).try_inverse().unwrap();
+        let m = DMatrix::from_diagonal(st.lumped_mass());
+        let p = &d_inv * &m;
+        let qs_inv = dense(&st.noise_precision()).try_inverse().unwrap();
+        let w = &d_inv * (&m * qs_inv * &m) * st.beta.powi(2) * d_inv.transpose();
+        let mut sigma = DMatrix::zeros(n * steps, n * steps);
+        let mut diag = w.clone();
+        for k in 0..steps {
+            if k > 0 {
+                diag = &p * &diag * p.transpose() + &w;
+            }
+            sigma.view_mut((k * n, k * n), (n, n)).copy_from(&diag);
+            let mut lagged = diag.clone();
+            for j in k + 1..steps {
+                lagged = &p * lagged;
+                sigma.view_mut((j * n, k * n), (n, n)).copy_from(&lagged);
+                sigma
+                    .view_mut((k * n, j * n), (n, n))
+                    .copy_from(&lagged.transpose());
+            }
+        }
+        sigma
+    }
+
+    fn coloured() -> (Mesh, SpaceTime) {
+        let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 4, 3).unwrap();
+        let model = AdvectionDiffusion {
+            noise_alpha: 1,
+            ..white(1, 3.0, [2.0, -1.0])
+        };
+        let st = SpaceTime::new(&mesh, &model, 0.1).unwrap();
+        (mesh, st)
+    }
+
+    #[test]
+    fn joint_precision_inverts_the_recursion_covariance() {
+        for (model, steps) in [
+            (white(1, 3.0, [2.0, -1.0]), 3),
+            (white(2, 2.0, [0.0, 4.0]), 2),
+        ] {
+            let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 4, 3).unwrap();
+            let st = SpaceTime::new(&mesh, &model, 0.1).unwrap();
+            let sigma = recursion_covariance(&st, steps);
+            let q = dense(&st.precision(steps).unwrap());
+            let eye = &q * &sigma;
+            let err = (eye - DMatrix::identity(q.nrows(), q.nrows())).amax();
+            assert!(err < 1e-9, "{model:?}: {err}");
+        }
+        let (_, st) = coloured();
+        let sigma = recursion_covariance(&st, 3);
+        let q = dense(&st.precision(3).unwrap());
+        assert!((&q * &sigma - DMatrix::identity(60, 60)).amax() < 1e-9);
+    }
+
+    /// Both samplers against the exact covariance: every entry of the empirical covariance of
+    /// 4000 draws within 5 standard errors (Var of a sample covariance: (s_ii s_jj + s_ij^2)/N).
+    #[test]
+    fn both_samplers_have_the_recursion_covariance() {
+        let (_, st) = coloured();
+        let steps = 3;
+        let sigma = recursion_covariance(&st, steps);
+        let dim = sigma.nrows();
+        let draws = 4000;
+        for method in ["sequential", "cholesky"] {
+            let mut cov = DMatrix::zeros(dim, dim);
+            for seed in 0..draws {
+                let u = match method {
+                    "sequential" => st.simulate_sequential(steps, seed).unwrap(),
+                    _ => st.simulate_cholesky(steps, seed).unwrap(),
+                };
+                let v = DVector::from_column_slice(u.as_slice());
+                cov += &v * v.transpose();
+            }
+            cov /= draws as f64;
+            let mut worst: f64 = 0.0;
+            for i in 0..dim {
+                for j in 0..dim {
+                    let se = ((sigma[(i, i)] * sigma[(j, j)] + sigma[(i, j)].powi(2))
+                        / draws as f64)
+                        .sqrt();
+                    worst = worst.max((cov[(i, j)] - sigma[(i, j)]).abs() / se);
+                }
+            }
+            assert!(worst < 5.0, "{method}: worst z {worst}");
+        }
+    }
+
+    /// A Gaussian blob of initial width s under weak diffusion eps and damping kappa^2 stays
+    /// a Gaussian: exp(-kappa^2 t/c) s^2/s_t^2 exp(-|x - x0 - gamma t/c|^2 / (2 s_t^2)),
+    /// s_t^2 = s^2 + 2 eps t / c.
+    fn blob_at(t: f64, p: [f64; 2], model: &AdvectionDiffusion, s: f64, x0: [f64; 2]) -> f64 {
+        let eps = model.diffusion[(0, 0)];
+        let st2 = s * s + 2.0 * eps * t / model.c;
+        let cx = x0[0] + model.advection[0] * t / model.c;
+        let cy = x0[1] + model.advection[1] * t / model.c;
+        let r2 = (p[0] - cx).powi(2) + (p[1] - cy).powi(2);
+        (-model.kappa.powi(2) * t / model.c).exp() * s * s / st2 * (-r2 / (2.0 * st2)).exp()
+    }
+
+    /// The blob's noise-free steps on the square `[lo, hi]^2` with `cells` cells a side.
+    fn advect(
+        [lo, hi]: [f64; 2],
+        cells: usize,
+        dt: f64,
+        steps: usize,
+        model: &AdvectionDiffusion,
+    ) -> (Mesh, DMatrix<f64>) {
+        let mesh = Mesh::regular_grid([lo, hi], [lo, hi], cells, cells).unwrap();
+        let st = SpaceTime::new(&mesh, model, dt).unwrap();
+        let u0 = DVector::from_iterator(
+            mesh.n_nodes(),
+            mesh.nodes()
+                .iter()
+                .map(|&p| blob_at(0.0, p, model, 0.05, [0.35, 0.4])),
+        );
+        let u = st.propagate(&u0, steps).unwrap();
+        (mesh, u)
+    }
+
+    fn pure_advection() -> AdvectionDiffusion {
+        AdvectionDiffusion {
+            kappa: 0.5,
+            c: 1.0,
+            diffusion: Matrix2::identity() * 1e-4,
+            ..white(1, 0.5, [1.0, 0.5])
+        }
+    }
+
+    /// The centre of mass moves by exactly gamma dt / (c + kappa^2 dt) per step (module docs),
+    /// here to rounding since the blob is far from the boundary.
+    #[test]
+    fn centre_of_mass_moves_by_the_advection_per_step() {
+        let model = pure_advection();
+        let (dt, steps) = (0.01, 20);
+        // Far from the boundary: its flux terms would show at 1e-9.
+        let (mesh, u) = advect([-1.0, 2.0], 120, dt, steps, &model);
+        let st = SpaceTime::new(&mesh, &model, dt).unwrap();
+        let m = st.lumped_mass();
+        let centre = |col: usize| {
+            let w: f64 = (0..mesh.n_nodes()).map(|i| m[i] * u[(i, col)]).sum();
+            let c = |d: usize| {
+                (0..mesh.n_nodes())
+                    .map(|i| m[i] * u[(i, col)] * mesh.nodes()[i][d])
+                    .sum::<f64>()
+                    / w
+            };
+            [c(0), c(1)]
+        };
+        let first = centre(0);
+        for k in 1..steps {
+            let now = centre(k);
+            for d in 0..2 {
+                let moved = now[d] - first[d];
+                let per_step = model.advection[d] * dt / (model.c + model.kappa.powi(2) * dt);
+                let expect = per_step * k as f64;
+                assert!(
+                    (moved - expect).abs() < 1e-12,
+                    "step {k}: {moved} vs {expect}"
+                );
+            }
+        }
+    }
+
+    /// The shape: the maximum error against the advected Gaussian at t = 0.2 falls when the
+    /// mesh and the step are both refined by 2 (implicit Euler's first order in time
+    /// dominates), and the peak is where the advection puts it.
+    #[test]
+    fn advected_blob_converges_under_refinement() {
+        let model = pure_advection();
+        let t = 0.2;
+        let mut errors = Vec::new();
+        for (cells, steps) in [(40, 20), (80, 40), (160, 80)] {
+            let (mesh, u) = advect([0.0, 1.0], cells, t / steps as f64, steps, &model);
+            let last = u.column(steps - 1);
+            let peak = blob_at(t, [0.55, 0.5], &model, 0.05, [0.35, 0.4]);
+            let err = mesh
+                .nodes()
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| (last[i] - blob_at(t, p, &model, 0.05, [0.35, 0.4])).abs())
+                .fold(0.0, f64::max)
+                / peak;
+            let argmax = last.iamax();
+            let at = mesh.nodes()[argmax];
+            let h = 1.0 / cells as f64;
+            assert!(
+                (at[0] - 0.55).abs() <= h + 1e-12 && (at[1] - 0.5).abs() <= h + 1e-12,
+                "{cells}: peak at {at:?}"
+            );
+            errors.push(err);
+        }
+        assert!(
+            errors[1] < 0.7 * errors[0] && errors[2] < 0.7 * errors[1],
+            "{errors:?}"
+        );
+        assert!(errors[2] < 0.2, "{errors:?}");
+    }
+
+    #[test]
+    fn stationary_range_and_sigma_round_trip() {
+        let m = AdvectionDiffusion::from_range_sigma(0.3, 1.7, [1.0, 2.0]).unwrap();
+        assert!((m.range().unwrap() - 0.3).abs() < 1e-12);
+        assert!((m.sigma().unwrap() - 1.7).abs() < 1e-12);
+        assert_eq!(m.nu().unwrap(), 1.0);
+        // The stationary field is matern's alpha = 2 field with tau_m = sqrt(2) / tau.
+        let spatial = Matern::new(2, m.kappa, 2f64.sqrt() / m.tau).unwrap();
+        assert!((spatial.sigma().unwrap() - 1.7).abs() < 1e-12);
+        let h = AdvectionDiffusion {
+            diffusion: Matrix2::new(4.0, 0.0, 0.0, 1.0),
+            ..m
+        };
+        assert!((h.sigma().unwrap() - 1.7 / 2f64.sqrt()).abs() < 1e-12);
+    }
+
+    /// After the burn-in the grid series is stationary: the variance at the first step it
+    /// returns is that of the last (100 draws of 5 steps; measured 0.96); and with steps short against the
+    /// decay time (kappa^2 dt / c = 0.04) the marginal standard deviation is the stationary
+    /// sigma, less implicit Euler's damping of the fast modes (module docs: variance factor
+    /// 1/(1 + lambda dt / 2) per mode, here about 0.9 overall; measured 0.91).
+    #[test]
+    fn grid_series_starts_stationary() {
+        let model = AdvectionDiffusion {
+            c: 2.0,
+            ..AdvectionDiffusion::from_range_sigma(1.0, 1.5, [2.0, 1.0]).unwrap()
+        }
+        .with_range_sigma(1.0, 1.5)
+        .unwrap();
+        let (steps, draws) = (5, 100);
+        let mut var = vec![0.0; steps];
+        for seed in 0..draws {
+            let g = field_on_unit_square([3, 3], steps, 0.01, &model, Sampler::Sequential, seed)
+                .unwrap();
+            // ln(100) / (2 ln(1.04)) = 58.7.
+            assert_eq!(g.burn_in, 59);
+            for (k, f) in g.field.iter().enumerate() {
+                var[k] += f.iter().map(|v| v * v).sum::<f64>() / (9 * draws) as f64;
+            }
+        }
+        let ratio = var[0] / var[steps - 1];
+        assert!((0.85..1.15).contains(&ratio), "{var:?}");
+        let sd = (var.iter().sum::<f64>() / steps as f64).sqrt();
+        assert!((0.85 * 1.5..1.5).contains(&sd), "{sd}");
+    }
+
+    #[test]
+    fn grid_series_is_seeded_and_both_samplers_run() {
+        let model = AdvectionDiffusion::from_range_sigma(0.5, 1.0, [8.0, 0.0]).unwrap();
+        let a = field_on_unit_square([4, 3], 2, 0.02, &model, Sampler::Sequential, 7).unwrap();
+        assert_eq!(a.field.len(), 2);
+        assert!(a.field.iter().all(|f| f.len() == 12));
+        assert_eq!(
+            a,
+            field_on_unit_square([4, 3], 2, 0.02, &model, Sampler::Sequential, 7).unwrap()
+        );
+        let b = field_on_unit_square([4, 3], 2, 0.02, &model, Sampler::Cholesky, 7).unwrap();
+        assert_eq!((b.field.len(), b.burn_in), (2, a.burn_in));
+        assert!(field_on_unit_square([1, 3], 2, 0.02, &model, Sampler::Sequential, 7).is_err());
+        assert!(field_on_unit_square([4, 3], 0, 0.02, &model, Sampler::Sequential, 7).is_err());
+        // A step far below the decay time needs too long a burn-in.
+        let err = field_on_unit_square([4, 3], 2, 1e-9, &model, Sampler::Sequential, 7)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("burn-in"), "{err}");
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 3, 3).unwrap();
+        let ok = white(1, 1.0, [1.0, 0.0]);
+        assert!(SpaceTime::new(&mesh, &ok, 0.1).is_ok());
+        for dt in [0.0, -0.1, f64::NAN] {
+            assert!(SpaceTime::new(&mesh, &ok, dt).is_err());
+        }
+        for bad in [
+            AdvectionDiffusion { alpha: 0, ..ok },
+            AdvectionDiffusion { alpha: 5, ..ok },
+            AdvectionDiffusion {
+                noise_alpha: 5,
+                ..ok
+            },
+            AdvectionDiffusion { kappa: 0.0, ..ok },
+            AdvectionDiffusion {
+                tau: f64::NAN,
+                ..ok
+            },
+            AdvectionDiffusion { c: -1.0, ..ok },
+            AdvectionDiffusion {
+                advection: [f64::INFINITY, 0.0],
+                ..ok
+            },
+            AdvectionDiffusion {
+                diffusion: Matrix2::new(1.0, 2.0, 2.0, 1.0),
+                ..ok
+            },
+        ] {
+            assert!(SpaceTime::new(&mesh, &bad, 0.1).is_err(), "{bad:?}");
+        }
+        assert!(
+            ok.sigma().is_err(),
+            "alpha + noise_alpha = 1 has no finite variance"
+        );
+        assert!(AdvectionDiffusion::from_range_sigma(0.0, 1.0, [0.0; 2]).is_err());
+        let st = SpaceTime::new(&mesh, &ok, 0.1).unwrap();
+        assert!(st.precision(0).is_err());
+        assert!(st.simulate_sequential(0, 1).is_err());
+        assert!(st.propagate(&DVector::zeros(3), 2).is_err());
+    }
+}
