@@ -185,6 +185,8 @@ fn model_c_identifiable_parameters_within_five_percent_and_release_flagged() {
     ];
     let mut settings = Settings {
         members: 1,
+        // Half the default: on this design it gave errors of 1.4 % at most in half the time.
+        collocation: 1000,
         // Away from the truth: the starting values must not be what the test checks.
         initial: Some(vec![0.6, 0.3, 0.6, 0.6, 0.03]),
         ..Settings::default()
