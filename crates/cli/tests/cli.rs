@@ -980,6 +980,9 @@ fn gmrf_simulate_st_follows_the_json_contract() {
     let c = json(&run(&format!("{line} --method cholesky")));
     assert_eq!(c["field"].as_array().unwrap().len(), 3);
     assert_ne!(c["field"], s["field"]);
+    let p = json(&run(&format!("{line} --method chebyshev --tolerance 1e-8")));
+    assert_eq!(p["field"].as_array().unwrap().len(), 3);
+    assert_eq!(p["tolerance"], 1e-8);
 }
 
 #[test]
@@ -1047,9 +1050,9 @@ fn gmrf_refuses_bad_input_in_one_line() {
         ),
         (
             "gmrf simulate-st --grid 3,3 --steps 2 --dt 0.01 --advection 1,0 --range 0.5 --sigma 1 \
-             --method chebyshev"
+             --method chebyshev --tolerance 0"
                 .to_owned(),
-            "not implemented yet",
+            "tolerance",
         ),
     ] {
         let out = run(&line);

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod bench;
+pub mod chebyshev;
 pub mod factor;
 pub mod fem;
 pub mod kriging;

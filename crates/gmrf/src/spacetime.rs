@@ -55,7 +55,8 @@
 //! ([`SpaceTime::precision`]). Two exact samplers follow: the Cholesky factor of the joint
 //! precision ([`SpaceTime::simulate_cholesky`]), or the recursion itself, one sparse LU solve
 //! with $D$ per step ([`SpaceTime::simulate_sequential`], memory of one time step plus the
-//! output).
+//! output). [`SpaceTime::simulate_chebyshev`] runs the recursion with the noise coloured by
+//! a Chebyshev polynomial ([`crate::chebyshev`]) instead of a factor of $Q_s$.
 //!
 //! One step from rest without advection is a spatial Matérn field: with $\alpha = 1$ and white
 //! noise, $D = (\Delta t/c)(\kappa'^2 M + G)$ with $\kappa'^2 = \kappa^2 + c/\Delta t$, and
@@ -95,6 +96,7 @@ use nalgebra_sparse::{CooMatrix, CscMatrix};
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result, rng, validate};
 
+use crate::chebyshev::ChebyshevSampler;
 use crate::factor::{Cholesky, SymbolicCholesky};
 use crate::fem::{Fem, advection};
 use crate::lu::SparseLu;
@@ -249,6 +251,7 @@ enum Noise {
 #[derive(Debug, Clone)]
 pub struct SpaceTime {
     model: AdvectionDiffusion,
+    fem: Fem,
     dt: f64,
     mass: DVector<f64>,
     step: CscMatrix<f64>,
@@ -292,6 +295,7 @@ impl SpaceTime {
         debug_assert_eq!(step.nrows(), n);
         Ok(Self {
             model: *model,
+            fem,
             dt,
             mass,
             step,
@@ -400,6 +404,54 @@ impl SpaceTime {
     /// # Errors
     /// Zero steps.
     pub fn simulate_sequential(&self, steps: usize, seed: u64) -> Result<DMatrix<f64>> {
+        self.recursion(steps, seed, &|xi: &DMatrix<f64>| match &self.noise {
+            Noise::White => Ok(xi.column(0).component_div(&self.mass.map(f64::sqrt))),
+            Noise::Matern { factor, .. } => Ok(factor
+                .inverse_transpose_factor_times(xi)?
+                .column(0)
+                .into_owned()),
+        })
+    }
+
+    /// As [`Self::simulate_sequential`], with the noise $z_k$ coloured by the Chebyshev
+    /// polynomial of [`crate::chebyshev`] (relative error `tolerance`) instead of the
+    /// Cholesky factor of $Q_s$: no factorisation but that of the step matrix $D$. The draws
+    /// differ from the sequential sampler's for the same seed (same standard normals, another
+    /// square root of $Q_s^{-1}$), not their law.
+    ///
+    /// # Errors
+    /// Zero steps; the sampler's errors ([`ChebyshevSampler::matern`]).
+    pub fn simulate_chebyshev(
+        &self,
+        steps: usize,
+        seed: u64,
+        tolerance: f64,
+    ) -> Result<DMatrix<f64>> {
+        validate::at_least("steps", steps, 1)?;
+        let alpha = self.model.noise_alpha;
+        if alpha == 0 {
+            return self.simulate_sequential(steps, seed);
+        }
+        let sampler = ChebyshevSampler::matern(
+            &self.fem,
+            f64::from(alpha),
+            self.model.kappa,
+            1.0,
+            tolerance,
+        )?;
+        self.recursion(steps, seed, &|xi: &DMatrix<f64>| {
+            Ok(sampler.colour(xi)?.column(0).into_owned())
+        })
+    }
+
+    /// $D u_k = M u_{k-1} + \beta M z_k$ from rest, with $z_k$ = `noise`($\xi_k$) for standard
+    /// normals $\xi_k$ of the ChaCha8 stream of `seed`.
+    fn recursion(
+        &self,
+        steps: usize,
+        seed: u64,
+        noise: &dyn Fn(&DMatrix<f64>) -> Result<DVector<f64>>,
+    ) -> Result<DMatrix<f64>> {
         validate::at_least("steps", steps, 1)?;
         let n = self.n();
         let mut draws = rng::rng_from_seed(seed);
@@ -407,15 +459,8 @@ impl SpaceTime {
         let mut u = DVector::zeros(n);
         for k in 0..steps {
             let xi = DMatrix::from_fn(n, 1, |_, _| rng::standard_normal(&mut draws));
-            // The load beta M z with z ~ N(0, Q_s^-1).
-            let load = match &self.noise {
-                Noise::White => DVector::from_fn(n, |i, _| self.mass[i].sqrt() * xi[(i, 0)]),
-                Noise::Matern { factor, .. } => {
-                    let z = factor.inverse_transpose_factor_times(&xi)?;
-                    self.mass.component_mul(&z.column(0).into_owned())
-                }
-            };
-            let rhs = self.mass.component_mul(&u) + load * self.beta;
+            let z = noise(&xi)?;
+            let rhs = self.mass.component_mul(&(&u + z * self.beta));
             u = self.lu.solve(&rhs)?;
             out.set_column(k, &u);
         }
@@ -448,13 +493,19 @@ impl SpaceTime {
 pub const MAX_BURN_IN: usize = 100_000;
 
 /// How to draw the space-time field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sampler {
     /// The Cholesky factor of the joint precision ([`SpaceTime::simulate_cholesky`]).
     Cholesky,
     /// The recursion, one LU solve per step ([`SpaceTime::simulate_sequential`]).
     Sequential,
+    /// The recursion with the noise coloured by a Chebyshev polynomial of this relative
+    /// tolerance ([`SpaceTime::simulate_chebyshev`]).
+    Chebyshev {
+        /// Relative uniform error of the polynomial.
+        tolerance: f64,
+    },
 }
 
 /// A field on the unit square's grid at consecutive steps.
@@ -544,6 +595,7 @@ pub fn field_on_unit_square(
     let u = match sampler {
         Sampler::Sequential => st.simulate_sequential(total, seed)?,
         Sampler::Cholesky => st.simulate_cholesky(total, seed)?,
+        Sampler::Chebyshev { tolerance } => st.simulate_chebyshev(total, seed, tolerance)?,
     };
     let points = DMatrix::from_fn(nx * ny, 2, |k, c| {
         if c == 0 {
@@ -684,11 +736,12 @@ mod tests {
         let sigma = recursion_covariance(&st, steps);
         let dim = sigma.nrows();
         let draws = 4000;
-        for method in ["sequential", "cholesky"] {
+        for method in ["sequential", "cholesky", "chebyshev"] {
             let mut cov = DMatrix::zeros(dim, dim);
             for seed in 0..draws {
                 let u = match method {
                     "sequential" => st.simulate_sequential(steps, seed).unwrap(),
+                    "chebyshev" => st.simulate_chebyshev(steps, seed, 1e-10).unwrap(),
                     _ => st.simulate_cholesky(steps, seed).unwrap(),
                 };
                 let v = DVector::from_column_slice(u.as_slice());
@@ -877,6 +930,10 @@ mod tests {
         );
         let b = field_on_unit_square([4, 3], 2, 0.02, &model, Sampler::Cholesky, 7).unwrap();
         assert_eq!((b.field.len(), b.burn_in), (2, a.burn_in));
+        let chebyshev = Sampler::Chebyshev { tolerance: 1e-6 };
+        let c = field_on_unit_square([4, 3], 2, 0.02, &model, chebyshev, 7).unwrap();
+        assert_eq!(c.field.len(), 2);
+        assert_ne!(c.field, a.field);
         assert!(field_on_unit_square([1, 3], 2, 0.02, &model, Sampler::Sequential, 7).is_err());
         assert!(field_on_unit_square([4, 3], 0, 0.02, &model, Sampler::Sequential, 7).is_err());
         // A step far below the decay time needs too long a burn-in.

@@ -127,10 +127,14 @@ struct SimulateStArgs {
     /// Time scale c of the SPDE.
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     c: f64,
-    /// `sequential` (one sparse LU solve per step), `cholesky` (the joint space-time
-    /// precision) or `chebyshev` (not implemented yet).
+    /// `sequential` (one sparse LU solve per step, the noise from a Cholesky factor),
+    /// `cholesky` (the joint space-time precision) or `chebyshev` (the recursion with the
+    /// noise coloured by a Chebyshev polynomial: no factorisation but the step's LU).
     #[arg(long, default_value = "sequential")]
     method: String,
+    /// Relative error of the Chebyshev polynomial (`chebyshev`).
+    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
+    tolerance: f64,
     /// Seed of the ChaCha8 stream of standard normals.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -174,12 +178,9 @@ fn simulate_st(a: &SimulateStArgs) -> Result<Value> {
     let sampler = match a.method.as_str() {
         "sequential" => Sampler::Sequential,
         "cholesky" => Sampler::Cholesky,
-        "chebyshev" => {
-            return Err(Error::invalid_parameter(
-                "--method",
-                "`chebyshev` is not implemented yet; use `sequential` or `cholesky`",
-            ));
-        }
+        "chebyshev" => Sampler::Chebyshev {
+            tolerance: a.tolerance,
+        },
         other => {
             return Err(Error::invalid_parameter(
                 "--method",
@@ -214,6 +215,7 @@ fn simulate_st(a: &SimulateStArgs) -> Result<Value> {
         "dt": a.dt, "advection": advection, "range": a.range, "sigma": a.sigma, "c": a.c,
         "kappa": model.kappa, "tau": model.tau, "method": a.method, "burn_in": series.burn_in,
         "mesh_nodes": series.mesh_nodes, "seed": a.seed,
+        "tolerance": (a.method == "chebyshev").then_some(a.tolerance),
         "rng": "ChaCha8 stream of the seed; the recursion starts from rest and drops burn_in steps",
     }))
 }
