@@ -1,4 +1,4 @@
-//! The `gmrf` suite of `cargo xtask bench`.
+//! The `gmrf` suite of `cargo xtask bench` (and, in [`spacetime`], the `gmrf-st` suite).
 //!
 //! 1. **Factorisation and likelihood against the mesh size**: Matérn precisions ($\alpha = 2$,
 //!    range 0.1, $\sigma = 1$) on regular meshes of the unit square with about $10^4$,
@@ -33,13 +33,22 @@ use crate::likelihood::{GeostatModel, Params};
 use crate::mesh_builder::MeshBuilder;
 use crate::{Fem, Matern, Mesh, SelectedInverse, SpdeOperator, SymbolicCholesky};
 
+pub mod spacetime;
+
 /// The suites of this crate.
 pub fn suites() -> Vec<Suite> {
-    vec![Suite {
-        name: "gmrf",
-        description: "Sparse Cholesky, selected inverse and likelihood+gradient against mesh size, CHOLMOD side by side; mesh building and kriging times",
-        run,
-    }]
+    vec![
+        Suite {
+            name: "gmrf",
+            description: "Sparse Cholesky, selected inverse and likelihood+gradient against mesh size, CHOLMOD side by side; mesh building and kriging times",
+            run,
+        },
+        Suite {
+            name: "gmrf-st",
+            description: "Matérn simulation by Cholesky against Chebyshev up to 1e6 nodes; space-time advection-diffusion simulation (sequential, Chebyshev noise, joint Cholesky)",
+            run: spacetime::run,
+        },
+    ]
 }
 
 /// Cells per side of the regular meshes: $(k + 1)^2$ nodes, about $10^4$, $10^5$,

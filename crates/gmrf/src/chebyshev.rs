@@ -51,6 +51,8 @@
 
 use nalgebra::{DMatrix, DVector};
 use nalgebra_sparse::CscMatrix;
+use nalgebra_sparse::ops::Op;
+use nalgebra_sparse::ops::serial::spmm_csc_dense;
 use uqforge_core::{Error, Result, rng, validate};
 
 use crate::fem::Fem;
@@ -200,21 +202,30 @@ impl ChebyshevSampler {
     /// `v` with another number of rows.
     pub fn apply(&self, v: &DMatrix<f64>) -> Result<DMatrix<f64>> {
         validate::len("rows of the vectors", self.s.nrows(), v.nrows())?;
-        // Y = (2 S - lambda_max I) / lambda_max maps the spectrum onto [-1, 1].
-        let y = |w: &DMatrix<f64>| -> DMatrix<f64> { (&self.s * w) * (2.0 / self.lambda_max) - w };
+        // Y = (2 S - lambda_max I) / lambda_max maps the spectrum onto [-1, 1]; the recurrence
+        // runs in place on two buffers: prev <- 2 Y cur - prev, then swap.
         let c = &self.coefficients;
-        let mut previous = v.clone();
-        let mut out = &previous * c[0];
+        let mut prev = v.clone();
+        let mut out = &prev * c[0];
         if c.len() == 1 {
             return Ok(out);
         }
-        let mut current = y(v);
-        out += &current * c[1];
+        let mut cur = -v;
+        spmm_csc_dense(
+            1.0,
+            &mut cur,
+            2.0 / self.lambda_max,
+            Op::NoOp(&self.s),
+            Op::NoOp(v),
+        );
+        out += &cur * c[1];
+        let a = 4.0 / self.lambda_max;
         for &ck in &c[2..] {
-            let next = y(&current) * 2.0 - &previous;
-            out += &next * ck;
-            previous = current;
-            current = next;
+            // prev <- -prev - 2 cur + a S cur.
+            prev.zip_apply(&cur, |p, q| *p = -*p - 2.0 * q);
+            spmm_csc_dense(1.0, &mut prev, a, Op::NoOp(&self.s), Op::NoOp(&cur));
+            std::mem::swap(&mut prev, &mut cur);
+            out.zip_apply(&cur, |o, q| *o += ck * q);
         }
         Ok(out)
     }
