@@ -84,15 +84,20 @@ pub fn field_on_unit_square(
     let spde = SpdeOperator::new(&Fem::assemble(&mesh)?, alpha)?;
     let chol = SymbolicCholesky::analyse(spde.pattern())?.factor(&spde.precision(&field)?)?;
     let x = chol.sample(1, seed)?;
-    let points = DMatrix::from_fn(nx * ny, 2, |k, c| {
+    let a = mesh.observation_matrix(&unit_square_grid(nx, ny))?;
+    Ok((&a * x.column(0)).iter().copied().collect())
+}
+
+/// The points $(i/(n_x-1), j/(n_y-1))$ of the unit square's regular grid, row by row (`x`
+/// fastest); `nx`, `ny` at least 2.
+pub(crate) fn unit_square_grid(nx: usize, ny: usize) -> DMatrix<f64> {
+    DMatrix::from_fn(nx * ny, 2, |k, c| {
         if c == 0 {
             (k % nx) as f64 / (nx - 1) as f64
         } else {
             (k / nx) as f64 / (ny - 1) as f64
         }
-    });
-    let a = mesh.observation_matrix(&points)?;
-    Ok((&a * x.column(0)).iter().copied().collect())
+    })
 }
 
 impl GeostatModel {

@@ -597,14 +597,7 @@ pub fn field_on_unit_square(
         Sampler::Cholesky => st.simulate_cholesky(total, seed)?,
         Sampler::Chebyshev { tolerance } => st.simulate_chebyshev(total, seed, tolerance)?,
     };
-    let points = DMatrix::from_fn(nx * ny, 2, |k, c| {
-        if c == 0 {
-            (k % nx) as f64 / (nx - 1) as f64
-        } else {
-            (k / nx) as f64 / (ny - 1) as f64
-        }
-    });
-    let a = mesh.observation_matrix(&points)?;
+    let a = mesh.observation_matrix(&crate::simulate::unit_square_grid(nx, ny))?;
     let field = (burn_in..total)
         .map(|k| (&a * u.column(k)).iter().copied().collect())
         .collect();

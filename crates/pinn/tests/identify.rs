@@ -3,7 +3,7 @@
 
 use nalgebra::DMatrix;
 use uqforge_core::rng;
-use uqforge_pinn::charge::bipolar::{Bipolar, Injection, Parameter};
+use uqforge_pinn::charge::bipolar::{Bipolar, Parameter};
 use uqforge_pinn::charge::{Field, Transport};
 use uqforge_pinn::diffusion::adr_exact;
 use uqforge_pinn::identifiability::{Design, Observed, predict};
@@ -153,20 +153,7 @@ fn model_b_identifiable_parameters_within_five_percent_and_release_flagged() {
 /// 0.50 %, 1.2 % and 0.99 % for the first four, 22 % for the release, which must be flagged.
 #[test]
 fn model_c_identifiable_parameters_within_five_percent_and_release_flagged() {
-    let truth = Bipolar {
-        mobility: [1.0, 0.5],
-        diffusivity: [0.01; 2],
-        trapping: [1.0; 2],
-        trap_density: [5.0; 2],
-        detrapping: [0.05; 2],
-        recombination: [1.0; 4],
-        injection: Injection::Schottky {
-            rate: [0.2, 0.1],
-            beta: 0.5,
-        },
-        voltage: 1.0,
-        length: 1.0,
-    };
+    let truth = Bipolar::reference(1.0, 1.0);
     let times: Vec<f64> = (1..=20).map(|i| 0.1 * f64::from(i)).collect();
     let s = truth.solve(1280, 5e-4, &times).unwrap();
     let kept: Vec<usize> = (0..64).map(|j| 20 * j + 10).collect();

@@ -3,7 +3,7 @@
 use nalgebra::DMatrix;
 use serde_json::{Map, Value, json};
 use uqforge_core::{Error, Result};
-use uqforge_pinn::charge::bipolar::{Bipolar, Injection, Parameter};
+use uqforge_pinn::charge::bipolar::{Bipolar, Parameter};
 use uqforge_pinn::identify::bipolar::bipolar;
 use uqforge_pinn::identify::{Adr, Identification, Settings, Unipolar, adr, unipolar};
 
@@ -199,20 +199,7 @@ fn identify_bipolar(
             serde_json::from_str::<Bipolar>(&text)
                 .map_err(|e| Error::parse(format!("known model {path}"), e.to_string()))?
         }
-        None => Bipolar {
-            mobility: [1.0, 0.5],
-            diffusivity: [0.01; 2],
-            trapping: [1.0; 2],
-            trap_density: [5.0; 2],
-            detrapping: [0.05; 2],
-            recombination: [1.0; 4],
-            injection: Injection::Schottky {
-                rate: [0.2, 0.1],
-                beta: 0.5,
-            },
-            voltage: a.voltage,
-            length,
-        },
+        None => Bipolar::reference(a.voltage, length),
     };
     let unknown = a
         .unknown

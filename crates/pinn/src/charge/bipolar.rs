@@ -153,6 +153,27 @@ fn mirrored(v: &[f64]) -> Vec<f64> {
 }
 
 impl Bipolar {
+    /// The non-dimensional reference case of the crate's docs, tests and CLI: mobilities 1
+    /// and 0.5, diffusivities 0.01, trapping rates 1, trap densities 5, release rates 0.05,
+    /// recombination coefficients 1, Schottky injection with rates 0.2 and 0.1 and
+    /// $\beta = 0.5$, at this voltage and thickness.
+    pub fn reference(voltage: f64, length: f64) -> Self {
+        Self {
+            mobility: [1.0, 0.5],
+            diffusivity: [0.01; 2],
+            trapping: [1.0; 2],
+            trap_density: [5.0; 2],
+            detrapping: [0.05; 2],
+            recombination: [1.0; 4],
+            injection: Injection::Schottky {
+                rate: [0.2, 0.1],
+                beta: 0.5,
+            },
+            voltage,
+            length,
+        }
+    }
+
     fn validate(&self, cells: usize, dt: f64, times: &[f64]) -> Result<()> {
         for s in 0..2 {
             validate::positive("mobility", self.mobility[s])?;

@@ -115,15 +115,7 @@ pub fn bipolar(
         Some(j) => Coefficient::Unknown(j),
         None => Coefficient::Known(p.value(known).unwrap_or(0.0)),
     };
-    let pair = |f: fn(usize) -> Parameter| [coefficient(f(0)), coefficient(f(1))];
-    let residual = BipolarResidual {
-        mobility: pair(Parameter::Mobility),
-        diffusivity: pair(Parameter::Diffusivity),
-        trapping: pair(Parameter::Trapping),
-        trap_density: pair(Parameter::TrapDensity),
-        detrapping: pair(Parameter::Detrapping),
-        recombination: [0, 1, 2, 3].map(|r| coefficient(Parameter::Recombination(r))),
-    };
+    let residual = BipolarResidual::new(&coefficient);
     let nb = settings.boundary;
     let at_time = |r: usize| t_lo + (t_hi - t_lo) * (r as f64 + 0.5) / nb as f64;
     let electrode = |x: f64| DMatrix::from_fn(nb, 2, |r, c| if c == 0 { at_time(r) } else { x });
@@ -255,6 +247,21 @@ pub struct BipolarResidual {
     pub detrapping: [Coefficient; 2],
     /// $S_0 \dots S_3$.
     pub recombination: [Coefficient; 4],
+}
+
+impl BipolarResidual {
+    /// The residual with each coefficient given by `coefficient` of its parameter.
+    pub fn new(coefficient: &dyn Fn(Parameter) -> Coefficient) -> Self {
+        let pair = |f: fn(usize) -> Parameter| [coefficient(f(0)), coefficient(f(1))];
+        Self {
+            mobility: pair(Parameter::Mobility),
+            diffusivity: pair(Parameter::Diffusivity),
+            trapping: pair(Parameter::Trapping),
+            trap_density: pair(Parameter::TrapDensity),
+            detrapping: pair(Parameter::Detrapping),
+            recombination: [0, 1, 2, 3].map(|r| coefficient(Parameter::Recombination(r))),
+        }
+    }
 }
 
 impl Residual for BipolarResidual {
@@ -478,14 +485,7 @@ mod tests {
         }
         let integral: f64 = (0..cells).map(|i| 0.5 * h * (e[i] + e[i + 1])).sum();
         let e0 = (-model.voltage - integral) / model.length;
-        let residual = BipolarResidual {
-            mobility: model.mobility.map(Coefficient::Known),
-            diffusivity: model.diffusivity.map(Coefficient::Known),
-            trapping: model.trapping.map(Coefficient::Known),
-            trap_density: model.trap_density.map(Coefficient::Known),
-            detrapping: model.detrapping.map(Coefficient::Known),
-            recombination: model.recombination.map(Coefficient::Known),
-        };
+        let residual = BipolarResidual::new(&|p| Coefficient::Known(p.value(&model).unwrap()));
         let spec = residual.spec(2, OUTPUTS).unwrap();
         // Holes are returned in x order, like electrons.
         let fields = [&s.mobile[0], &s.trapped[0], &s.mobile[1], &s.trapped[1]];
@@ -546,15 +546,7 @@ mod tests {
         let unknown: Vec<Parameter> = Parameter::ALL.to_vec();
         let initial: Vec<f64> = unknown.iter().map(|p| p.value(&model).unwrap()).collect();
         let c = |p: Parameter| Coefficient::Unknown(unknown.iter().position(|&u| u == p).unwrap());
-        let pair = |f: fn(usize) -> Parameter| [c(f(0)), c(f(1))];
-        let residual = BipolarResidual {
-            mobility: pair(Parameter::Mobility),
-            diffusivity: pair(Parameter::Diffusivity),
-            trapping: pair(Parameter::Trapping),
-            trap_density: pair(Parameter::TrapDensity),
-            detrapping: pair(Parameter::Detrapping),
-            recombination: [0, 1, 2, 3].map(|r| c(Parameter::Recombination(r))),
-        };
+        let residual = BipolarResidual::new(&c);
         let points = DMatrix::from_fn(20, 2, |b, i| 0.5 + 0.45 * ((b * 7 + i * 3) as f64).sin());
         let targets = DMatrix::from_fn(20, 1, |b, _| 0.3 * (b as f64 * 0.3).cos());
         let names: Vec<String> = unknown.iter().map(|p| p.name()).collect();
