@@ -489,6 +489,10 @@ impl SpaceTime {
     }
 }
 
+/// Largest joint precision [`field_on_unit_square`] will factor: its Cholesky factor fills
+/// like a 3D problem's with a wide stencil (1.1e8 entries, 0.9 GB, for 5.2e4 unknowns).
+pub const MAX_JOINT_UNKNOWNS: usize = 100_000;
+
 /// Largest burn-in [`field_on_unit_square`] will run.
 pub const MAX_BURN_IN: usize = 100_000;
 
@@ -533,7 +537,8 @@ pub struct GridSeries {
 /// # Errors
 /// Grids with fewer than 2 points a side, zero steps, the model's and the step's ranges
 /// ([`SpaceTime::new`]), a model without a stationary variance ([`AdvectionDiffusion::nu`]),
-/// or a mesh above [`crate::simulate::MAX_GRID_NODES`] nodes.
+/// a mesh above [`crate::simulate::MAX_GRID_NODES`] nodes, a burn-in above [`MAX_BURN_IN`]
+/// steps, or, for the Cholesky sampler, a joint precision above [`MAX_JOINT_UNKNOWNS`].
 pub fn field_on_unit_square(
     [nx, ny]: [usize; 2],
     steps: usize,
@@ -582,12 +587,12 @@ pub fn field_on_unit_square(
     }
     let burn_in = burn_in as usize;
     let total = burn_in + steps;
-    if sampler == Sampler::Cholesky && mesh.n_nodes().saturating_mul(total) > limit {
+    if sampler == Sampler::Cholesky && mesh.n_nodes().saturating_mul(total) > MAX_JOINT_UNKNOWNS {
         return Err(Error::invalid_parameter(
             "steps",
             format!(
                 "the joint precision of {total} steps (with {burn_in} of burn-in) of {} nodes is \
-                 above {limit} unknowns; use the sequential sampler",
+                 above {MAX_JOINT_UNKNOWNS} unknowns; use the sequential sampler",
                 mesh.n_nodes()
             ),
         ));
@@ -934,6 +939,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("burn-in"), "{err}");
+        // A joint precision too large to factor points to the sequential sampler.
+        let err = field_on_unit_square([4, 3], 200, 0.02, &model, Sampler::Cholesky, 7)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sequential"), "{err}");
     }
 
     #[test]
