@@ -453,16 +453,20 @@ mod tests {
         let off = a.norm_squared() - a.diagonal().norm_squared();
         for alpha in [1, 2] {
             let spde = SpdeOperator::new(&fem, alpha).unwrap();
-            let q = spde.precision(&Matern::new(alpha, kappa, tau).unwrap()).unwrap();
+            let q = spde
+                .precision(&Matern::new(alpha, kappa, tau).unwrap())
+                .unwrap();
             let exact = crate::SymbolicCholesky::analyse(spde.pattern())
                 .unwrap()
                 .factor(&q)
                 .unwrap()
                 .log_determinant();
-            let est = log_determinant(&fem, f64::from(alpha), kappa, tau, 1e-6, probes, 3)
-                .unwrap();
+            let est = log_determinant(&fem, f64::from(alpha), kappa, tau, 1e-6, probes, 3).unwrap();
             let err = (est.value - exact).abs();
-            assert!(err < 4.0 * est.std_error + est.bias_bound, "{alpha}: {est:?} vs {exact}");
+            assert!(
+                err < 4.0 * est.std_error + est.bias_bound,
+                "{alpha}: {est:?} vs {exact}"
+            );
             let se = f64::from(alpha) * (2.0 * off / probes as f64).sqrt();
             let ratio = est.std_error / se;
             assert!((0.75..1.33).contains(&ratio), "{alpha}: {ratio}");

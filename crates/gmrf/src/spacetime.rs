@@ -272,7 +272,6 @@ impl SpaceTime {
         validate::positive("dt", dt)?;
         let fem = Fem::assemble_anisotropic(mesh, &[model.diffusion])?;
         let mass = fem.lumped_mass.clone();
-        let n = mass.len();
         let diag = |d: &DVector<f64>| diagonal(d.as_slice());
         let m = diag(&mass);
         let k1 = &(&m * (model.kappa * model.kappa)) + &fem.stiffness;
@@ -292,7 +291,6 @@ impl SpaceTime {
             let factor = SymbolicCholesky::analyse(spde.pattern())?.factor(&precision)?;
             Noise::Matern { precision, factor }
         };
-        debug_assert_eq!(step.nrows(), n);
         Ok(Self {
             model: *model,
             fem,

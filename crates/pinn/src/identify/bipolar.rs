@@ -85,6 +85,7 @@ pub fn bipolar(
     unknown: &[Parameter],
     settings: &Settings,
 ) -> Result<Identification> {
+    validate::positive("length", known.length)?;
     let l = known.length;
     let (first, t_hi) = check_observations(data, l)?;
     let names: Vec<String> = unknown.iter().map(|p| p.name()).collect();
@@ -213,6 +214,16 @@ pub fn bipolar(
     report(data, members, &name_refs, Observed::Net, &information)
 }
 
+/// Inputs $(t, x)$ and outputs $(n_e, m_e, n_h, m_h, \phi)$.
+fn check_network(inputs: usize, outputs: usize) -> Result<()> {
+    validate::len("inputs of a bipolar network (t, x)", 2, inputs)?;
+    validate::len(
+        "outputs of a bipolar network (n_e, m_e, n_h, m_h, phi)",
+        OUTPUTS,
+        outputs,
+    )
+}
+
 /// The model's ranges and the unknowns (through the log-parameter model the Cramér–Rao
 /// analysis uses), before any training.
 fn analysable(model: &Bipolar, unknown: &[Parameter]) -> Result<()> {
@@ -270,12 +281,7 @@ impl Residual for BipolarResidual {
     }
 
     fn spec(&self, inputs: usize, outputs: usize) -> Result<JetSpec> {
-        validate::len("inputs of a bipolar network (t, x)", 2, inputs)?;
-        validate::len(
-            "outputs of a bipolar network (n_e, m_e, n_h, m_h, phi)",
-            OUTPUTS,
-            outputs,
-        )?;
+        check_network(inputs, outputs)?;
         JetSpec::second_order(2, &[[1, 1]])
     }
 
@@ -380,12 +386,7 @@ pub struct SchottkyFlux {
 
 impl Residual for SchottkyFlux {
     fn spec(&self, inputs: usize, outputs: usize) -> Result<JetSpec> {
-        validate::len("inputs of a bipolar network (t, x)", 2, inputs)?;
-        validate::len(
-            "outputs of a bipolar network (n_e, m_e, n_h, m_h, phi)",
-            OUTPUTS,
-            outputs,
-        )?;
+        check_network(inputs, outputs)?;
         if self.species > 1 {
             return Err(Error::invalid_parameter(
                 "species",
