@@ -9,6 +9,9 @@
 //!    machine's noise is below the differences), one thread, and the peak resident memory
 //!    each step added to what the process held before it (0 when it fitted in memory the
 //!    process had freed).
+//!    Against Cholesky's log-determinant: [`log_determinant`] with [`LOGDET_PROBES`]
+//!    Rademacher probes (absolute tolerance $10^{-6}$ per eigenvalue), up to
+//!    [`MAX_LOGDET_NODES`] nodes.
 //! 2. **Space-time simulation**: the advection–diffusion model of [`crate::spacetime`]
 //!    (range 0.1, $\sigma = 1$, $\gamma = (20, 10)$, $\Delta t = 0.002$) on regular meshes,
 //!    $T$ steps from rest: the sequential sampler (sparse LU of $D$ once, Cholesky noise),
@@ -27,13 +30,19 @@ use uqforge_core::bench::{
 use uqforge_core::observe::Progress;
 
 use super::{CELLS, field, problem};
-use crate::chebyshev::ChebyshevSampler;
+use crate::chebyshev::{ChebyshevSampler, log_determinant};
 use crate::spacetime::{AdvectionDiffusion, SpaceTime};
 use crate::{Fem, Mesh, SymbolicCholesky};
 
 /// Largest number of unknowns of the joint space-time Cholesky (its factor fills like a 3D
 /// problem's with a wide stencil: 1.1e8 entries for 5.2e4 unknowns).
 pub const MAX_JOINT: usize = 60_000;
+
+/// Probes of the stochastic log-determinant.
+pub const LOGDET_PROBES: usize = 20;
+
+/// Largest mesh of the stochastic log-determinant in the suite.
+pub const MAX_LOGDET_NODES: usize = 250_000;
 
 /// Relative tolerance of the Chebyshev polynomials.
 pub const TOLERANCE: f64 = 1e-4;
@@ -70,6 +79,7 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
         let (t_sym, mem_sym, symbolic) = measured(|| SymbolicCholesky::analyse(spde.pattern()))?;
         let (t_num, mem_num, chol) = measured(|| symbolic.factor(&q))?;
         let (t_draw, _, _) = measured(|| chol.sample(1, seed))?;
+        let exact_logdet = chol.log_determinant();
         drop(chol);
         drop(symbolic);
         let fem = Fem::assemble(&mesh)?;
@@ -94,6 +104,20 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
             opt(mem_cheb),
             Cell::from(cheb_total / chol_total),
         ]);
+        // The stochastic log-determinant, where it takes seconds, not minutes.
+        let row = rows.len() - 1;
+        if m <= MAX_LOGDET_NODES {
+            let (t, _, est) = measured(|| {
+                log_determinant(&fem, 2.0, field.kappa, field.tau, 1e-6, LOGDET_PROBES, seed)
+            })?;
+            rows[row].extend([
+                Cell::from(t),
+                Cell::from((est.value - exact_logdet) / exact_logdet.abs()),
+                Cell::from(est.std_error / exact_logdet.abs()),
+            ]);
+        } else {
+            rows[row].extend([Cell::from("–"), Cell::from("–"), Cell::from("–")]);
+        }
         progress.advance(1);
     }
     progress.finish();
@@ -154,7 +178,8 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
              square, one thread, wall seconds of one run: Cholesky (analysis, factorisation, \
              draw) against Chebyshev (tolerance {TOLERANCE:e}). {crossover} Space-time: the \
              advection-diffusion model (range 0.1, sigma 1, gamma (20, 10), dt {dt}) from rest. \
-             The likelihood, the MLE and gstlearn side by side are not measured yet. Seed {}.",
+             Stochastic log-determinant: {LOGDET_PROBES} Rademacher probes. The likelihood, \
+             the MLE and gstlearn side by side are not measured yet. Seed {}.",
             config.seed
         ),
         config: *config,
@@ -174,6 +199,9 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
                     "Chebyshev total (s)",
                     "Chebyshev added peak memory (MiB)",
                     "Chebyshev / Cholesky time",
+                    "stochastic log-det (s)",
+                    "its relative error",
+                    "its relative standard error",
                 ]
                 .map(String::from)
                 .to_vec(),
