@@ -895,42 +895,13 @@ mod tests {
     }
 
     /// The largest difference between the loss gradient (network weights and internal
-    /// unknowns) and central differences of the loss, and the largest gradient entry.
+    /// unknowns at their starting values) and central differences of the loss, and the
+    /// largest gradient entry.
     pub(super) fn loss_gradient_error(problem: &Problem, net: &Mlp) -> (f64, f64) {
-        let eta = problem.initial_internal();
-        let k = eta.len();
-        let mut ws = problem.workspace(net).unwrap();
-        let (mut g_theta, mut g_eta) = (vec![0.0; net.n_params()], vec![0.0; k]);
-        problem
-            .evaluate(net, &eta, &mut ws, Some((&mut g_theta, &mut g_eta)))
+        let check = problem
+            .gradient_check(net, &problem.initial_internal(), 1e-6)
             .unwrap();
-        let h = 1e-6;
-        let mut value =
-            |net: &Mlp, eta: &[f64]| problem.evaluate(net, eta, &mut ws, None).unwrap().total;
-        let mut worst: f64 = 0.0;
-        let mut shifted = net.clone();
-        for p in 0..net.n_params() {
-            let mut theta = net.params().to_vec();
-            theta[p] += h;
-            shifted.set_params(&theta).unwrap();
-            let up = value(&shifted, &eta);
-            theta[p] -= 2.0 * h;
-            shifted.set_params(&theta).unwrap();
-            let down = value(&shifted, &eta);
-            worst = worst.max((g_theta[p] - (up - down) / (2.0 * h)).abs());
-        }
-        for j in 0..k {
-            let (mut up, mut down) = (eta.clone(), eta.clone());
-            up[j] += h;
-            down[j] -= h;
-            let fd = (value(net, &up) - value(net, &down)) / (2.0 * h);
-            worst = worst.max((g_eta[j] - fd).abs());
-        }
-        let scale = g_theta
-            .iter()
-            .chain(&g_eta)
-            .fold(0.0f64, |m, g| m.max(g.abs()));
-        (worst, scale)
+        (check.worst, check.scale)
     }
 
     #[test]

@@ -189,6 +189,16 @@ impl Unknown {
     }
 }
 
+/// The result of [`Problem::gradient_check`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradientCheck {
+    /// The largest difference between an analytic partial derivative and its central
+    /// difference.
+    pub worst: f64,
+    /// The largest analytic partial derivative in absolute value.
+    pub scale: f64,
+}
+
 /// The loss at one point of the parameter space.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LossValue {
@@ -340,6 +350,46 @@ impl Problem {
         gradient: Option<(&mut [f64], &mut [f64])>,
     ) -> Result<LossValue> {
         self.evaluate_weighted(net, eta, &self.weights(), ws, gradient)
+    }
+
+    /// The analytic gradient at $(\theta, \eta)$ against central differences of the loss
+    /// with step `h` in every network weight and every internal unknown: the check of a
+    /// residual's hand-written partial derivatives ([`crate::residual`]).
+    ///
+    /// # Errors
+    /// As [`Problem::evaluate`], and a step that is not positive.
+    pub fn gradient_check(&self, net: &Mlp, eta: &[f64], h: f64) -> Result<GradientCheck> {
+        validate::positive("finite-difference step", h)?;
+        let mut ws = self.workspace(net)?;
+        let (mut g_theta, mut g_eta) = (vec![0.0; net.n_params()], vec![0.0; eta.len()]);
+        self.evaluate(net, eta, &mut ws, Some((&mut g_theta, &mut g_eta)))?;
+        let mut value = |net: &Mlp, eta: &[f64]| -> Result<f64> {
+            Ok(self.evaluate(net, eta, &mut ws, None)?.total)
+        };
+        let mut worst: f64 = 0.0;
+        let mut shifted = net.clone();
+        for p in 0..net.n_params() {
+            let mut theta = net.params().to_vec();
+            theta[p] += h;
+            shifted.set_params(&theta)?;
+            let up = value(&shifted, eta)?;
+            theta[p] -= 2.0 * h;
+            shifted.set_params(&theta)?;
+            let down = value(&shifted, eta)?;
+            worst = worst.max((g_theta[p] - (up - down) / (2.0 * h)).abs());
+        }
+        for j in 0..eta.len() {
+            let (mut up, mut down) = (eta.to_vec(), eta.to_vec());
+            up[j] += h;
+            down[j] -= h;
+            let fd = (value(net, &up)? - value(net, &down)?) / (2.0 * h);
+            worst = worst.max((g_eta[j] - fd).abs());
+        }
+        let scale = g_theta
+            .iter()
+            .chain(&g_eta)
+            .fold(0.0f64, |m, g| m.max(g.abs()));
+        Ok(GradientCheck { worst, scale })
     }
 
     /// [`Problem::evaluate`] with the terms' weights replaced by `weights` (adaptive weights).

@@ -289,32 +289,8 @@ fn loss_gradient_equals_central_differences_for_inverse_burgers() {
     assert!((loss.terms[0] - mse).abs() < 1e-13 * mse.max(1.0));
     assert!((loss.total - loss.terms[0] - loss.terms[1]).abs() < 1e-14 * loss.total);
 
-    let h = 1e-6;
-    let value =
-        |net: &Mlp, eta: &[f64], ws: &mut _| problem.evaluate(net, eta, ws, None).unwrap().total;
-    let mut worst: f64 = 0.0;
-    let mut shifted = net.clone();
-    for p in 0..net.n_params() {
-        let mut theta = net.params().to_vec();
-        theta[p] += h;
-        shifted.set_params(&theta).unwrap();
-        let up = value(&shifted, &eta, &mut ws);
-        theta[p] -= 2.0 * h;
-        shifted.set_params(&theta).unwrap();
-        let down = value(&shifted, &eta, &mut ws);
-        worst = worst.max((g_theta[p] - (up - down) / (2.0 * h)).abs());
-    }
-    for j in 0..2 {
-        let (mut up, mut down) = (eta.clone(), eta.clone());
-        up[j] += h;
-        down[j] -= h;
-        let fd = (value(&net, &up, &mut ws) - value(&net, &down, &mut ws)) / (2.0 * h);
-        worst = worst.max((g_eta[j] - fd).abs());
-    }
-    let scale = g_theta
-        .iter()
-        .chain(&g_eta)
-        .fold(0.0f64, |m, g| m.max(g.abs()));
+    let check = problem.gradient_check(&net, &eta, 1e-6).unwrap();
+    let (worst, scale) = (check.worst, check.scale);
     assert!(
         worst <= 1e-6 * scale,
         "max error {worst:e} vs max |g| {scale:e}"
