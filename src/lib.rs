@@ -14,6 +14,9 @@ pub use uqforge_depth as depth;
 #[cfg(feature = "gmrf")]
 #[doc(inline)]
 pub use uqforge_gmrf as gmrf;
+#[cfg(feature = "latent")]
+#[doc(inline)]
+pub use uqforge_latent as latent;
 #[cfg(feature = "pinn")]
 #[doc(inline)]
 pub use uqforge_pinn as pinn;

@@ -52,6 +52,8 @@ enum Command {
     Pea(commands::pea::Args),
     /// Charge transport in dielectrics: parameters identified from charge-density profiles.
     Charge(commands::charge::Args),
+    /// Geodesic between two latent points under a metric or a decoder's pull-back metric.
+    Geodesic(commands::geodesic::Args),
 }
 
 /// Exit status of every failure.
@@ -99,6 +101,7 @@ fn run() -> Result<ExitCode, String> {
         Command::Pinn(args) => commands::pinn::run(&args),
         Command::Pea(args) => commands::pea::run(&args),
         Command::Charge(args) => commands::charge::run(&args),
+        Command::Geodesic(args) => commands::geodesic::run(&args),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

@@ -1404,3 +1404,84 @@ fn charge_identify_refuses_bad_input_in_one_line() {
         assert!(err.contains(needle), "{line}: {err}");
     }
 }
+
+#[test]
+fn geodesic_follows_the_json_contract() {
+    let v = json(&run(
+        "geodesic --metric hyperbolic --from -3,1 --to 3,1 --levels 5",
+    ));
+    // arccosh(1 + 36 / 2) = 3.6369 (against 6 along the straight line).
+    let exact = 19f64.acosh();
+    let length = v["length"].as_f64().unwrap();
+    assert!((length / exact - 1.0).abs() < 3e-4, "{length}");
+    assert!(v["energy"].as_f64().unwrap() >= length * length * (1.0 - 1e-9));
+    assert!(v["iterations"].as_u64().unwrap() > 0);
+    assert_eq!(v["curve"].as_array().unwrap().len(), 33);
+    assert_eq!(v["tunnelling"]["suspected"], false);
+    let v = json(&run(
+        "geodesic --metric ridge --ridge-height 2 --ridge-width 0.1 --from -0.5,0 --to 0.5,0",
+    ));
+    // Up the ridge and down: the unrolled width of the profile, by quadrature.
+    let ridge = uqforge_latent::Ridge::new(2.0, 0.1).unwrap();
+    let exact = ridge.distance(&[-0.5, 0.0], &[0.5, 0.0]).unwrap();
+    let length = v["length"].as_f64().unwrap();
+    assert!((length / exact - 1.0).abs() < 1e-3, "{length} vs {exact}");
+    let v = json(&run("geodesic --metric sphere --from 0,0 --to 1,0"));
+    assert!((v["length"].as_f64().unwrap() - std::f64::consts::FRAC_PI_2).abs() < 1e-3);
+    let decoder = temp_csv(
+        "decoder.json",
+        r#"{"layers": [{"weights": [[1.0, 0.5], [0.0, 2.0], [1.0, -1.0]], "bias": [0.1, 0.0, 0.2],
+            "activation": "tanh"}, {"weights": [[1.0, 1.0, 1.0], [0.5, -1.0, 0.0]], "bias": [0.0, 0.0],
+            "activation": "identity"}]}"#,
+    );
+    let v = json(&run(&format!(
+        "geodesic --metric mlp:{decoder} --from 0.1,-0.4 --to 1.2,0.8"
+    )));
+    assert!(v["length"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn geodesic_refuses_bad_input_in_one_line() {
+    let decoder = temp_csv("decoder-bad.json", r#"{"layers": []}"#);
+    for (line, needle) in [
+        (
+            "geodesic --metric hyperbolic --from 1,1 --to 1,1".to_owned(),
+            "coincide",
+        ),
+        (
+            "geodesic --metric hyperbolic --from 1,1 --to 1,-1".to_owned(),
+            "half-plane",
+        ),
+        (
+            "geodesic --metric sphere --from 1,1 --to 1,x".to_owned(),
+            "`x` is not a number",
+        ),
+        (
+            "geodesic --metric sphere --from 1,1 --to 1".to_owned(),
+            "geodesic end",
+        ),
+        (
+            "geodesic --metric torus --from 1,1 --to 1,2".to_owned(),
+            "torus",
+        ),
+        (
+            "geodesic --metric ridge --ridge-width 0 --from 1,1 --to 1,2".to_owned(),
+            "ridge width",
+        ),
+        (
+            "geodesic --metric mlp:/nonexistent.json --from 1,1 --to 1,2".to_owned(),
+            "nonexistent",
+        ),
+        (
+            format!("geodesic --metric mlp:{decoder} --from 1,1 --to 1,2"),
+            "MLP layers",
+        ),
+        (
+            "geodesic --metric sphere --from 0,0 --to 1,2 --levels 30".to_owned(),
+            "levels",
+        ),
+    ] {
+        let err = failure(&run(&line));
+        assert!(err.contains(needle), "{line}: {err}");
+    }
+}

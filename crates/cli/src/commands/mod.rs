@@ -6,6 +6,7 @@ pub(crate) mod charge;
 pub(crate) mod datasets;
 pub(crate) mod depth;
 pub(crate) mod describe;
+pub(crate) mod geodesic;
 pub(crate) mod gmrf;
 pub(crate) mod ot;
 pub(crate) mod pea;
