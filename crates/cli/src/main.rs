@@ -54,6 +54,8 @@ enum Command {
     Charge(commands::charge::Args),
     /// Geodesic between two latent points under a metric or a decoder's pull-back metric.
     Geodesic(commands::geodesic::Args),
+    /// Riemannian k-means (or k-medoids) of latent points with geodesic distances.
+    Kmeans(commands::kmeans::Args),
 }
 
 /// Exit status of every failure.
@@ -102,6 +104,7 @@ fn run() -> Result<ExitCode, String> {
         Command::Pea(args) => commands::pea::run(&args),
         Command::Charge(args) => commands::charge::run(&args),
         Command::Geodesic(args) => commands::geodesic::run(&args),
+        Command::Kmeans(args) => commands::kmeans::run(&args),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

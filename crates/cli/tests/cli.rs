@@ -1485,3 +1485,79 @@ fn geodesic_refuses_bad_input_in_one_line() {
         assert!(err.contains(needle), "{line}: {err}");
     }
 }
+
+/// Two columns of 20 points either side of x = 0, each spread along y.
+fn two_columns_csv() -> String {
+    let mut csv = String::from("z1,z2\n");
+    for side in [-0.5, 0.5] {
+        for i in 0..20 {
+            let t = f64::from(i);
+            csv.push_str(&format!(
+                "{},{}\n",
+                side + 0.05 * (1.7 * t).sin(),
+                1.5 * (1.3 * t).cos()
+            ));
+        }
+    }
+    temp_csv("two-columns.csv", &csv)
+}
+
+#[test]
+fn kmeans_follows_the_json_contract() {
+    let data = two_columns_csv();
+    let v = json(&run(&format!(
+        "kmeans --data {data} --k 2 --metric ridge --levels 3 --restarts 2 --seed 3"
+    )));
+    let labels: Vec<u64> = v["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_u64().unwrap())
+        .collect();
+    assert_eq!(labels.len(), 40);
+    // The ridge separates the columns: one label per side.
+    assert!(labels[..20].iter().all(|&l| l == labels[0]));
+    assert!(labels[20..].iter().all(|&l| l == labels[20]) && labels[0] != labels[20]);
+    assert_eq!(v["centroids"].as_array().unwrap().len(), 2);
+    assert!(v["inertia"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["seed"], 3);
+    // Given centroids, k-medoids, a d-dimensional Euclidean metric.
+    let centroids = temp_csv("centroids.csv", "a,b\n-0.5,0\n0.5,0\n");
+    let v = json(&run(&format!(
+        "kmeans --data {data} --k 2 --metric euclidean --update medoid --centroids {centroids}"
+    )));
+    assert_eq!(v["restarts"], 1);
+    assert_eq!(v["medoids"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn kmeans_refuses_bad_input_in_one_line() {
+    let data = two_columns_csv();
+    let wide = temp_csv("three-columns.csv", "a,b,c\n0,0,1\n1,1,1\n");
+    for (line, needle) in [
+        (
+            format!("kmeans --data {data} --k 41 --metric ridge"),
+            "must not exceed",
+        ),
+        (format!("kmeans --data {data} --k 0 --metric ridge"), "k"),
+        (
+            format!("kmeans --data {wide} --k 1 --metric ridge"),
+            "dimension",
+        ),
+        (
+            format!("kmeans --data {data} --k 2 --metric ridge --update mean"),
+            "--update",
+        ),
+        (
+            format!("kmeans --data {data} --k 2 --metric ridge --restarts 0"),
+            "restarts",
+        ),
+        (
+            format!("kmeans --data {data} --k 3 --metric hyperbolic"),
+            "half-plane",
+        ),
+    ] {
+        let err = failure(&run(&line));
+        assert!(err.contains(needle), "{line}: {err}");
+    }
+}

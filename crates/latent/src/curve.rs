@@ -199,6 +199,19 @@ impl FaberSchauder {
             .collect()
     }
 
+    /// The curve with the same coefficients between new endpoints: the old curve's deviation
+    /// from its chord, carried over to the new chord (the warm start of a geodesic whose
+    /// endpoint moved a little).
+    ///
+    /// # Errors
+    /// Endpoints of another dimension, or non-finite.
+    pub fn with_endpoints(&self, start: &[f64], end: &[f64]) -> Result<Self> {
+        validate::len("curve start", self.dim(), start.len())?;
+        let mut moved = Self::line(start, end, self.levels)?;
+        moved.coefficients.copy_from_slice(&self.coefficients);
+        Ok(moved)
+    }
+
     /// The same curve with one more level (new coefficients zero).
     ///
     /// # Errors

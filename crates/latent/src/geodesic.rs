@@ -22,9 +22,13 @@
 //! relative. Cost per energy evaluation: $2^J s + 1$ metric (or decoder and Jacobian)
 //! evaluations.
 //!
-//! The log map $\log_a b = \dot\gamma(0)$ (the initial velocity of the constant-speed
-//! geodesic, of norm $\lVert\dot\gamma(0)\rVert_{G(a)} = L$) is the second-order one-sided
-//! difference of the nodes, rescaled to that norm ([`Geodesic::log_map`]).
+//! The log map $\log_a b = \dot\gamma(0)$ is the initial velocity of the constant-speed
+//! geodesic, of norm $d(a, b)$. The first variation of the energy with respect to the
+//! endpoint, $\partial E/\partial a = -2G(a)\dot\gamma(0)$ (the interior terms vanish at a
+//! geodesic), gives it as $\log_a b = -\frac12 G(a)^{-1}\partial E_n/\partial a$ from the
+//! discrete energy's exact gradient ([`Geodesic::log_map`]): consistent with the discrete
+//! distances to $O(h^2)$, and the exact gradient of $E_n$ at a discrete minimiser, which is
+//! what Fréchet means need.
 //!
 //! ```
 //! use uqforge_latent::{GeodesicOptions, Hyperbolic, geodesic};
@@ -45,6 +49,7 @@ use std::sync::Mutex;
 use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
+use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Error, Result, validate};
@@ -150,14 +155,13 @@ pub struct Geodesic {
 }
 
 impl Geodesic {
-    /// The log map at the start, $\log_a b = \dot\gamma(0)$, with
-    /// $\lVert\log_a b\rVert_{G(a)}$ equal to the length.
+    /// The log map at the start, $\log_a b = \dot\gamma(0)$, from the first variation of
+    /// the discrete energy (see the [module docs](self)).
     ///
     /// # Errors
-    /// The metric's errors at $a$; a degenerate direction (zero norm).
+    /// The metric's errors; a singular metric tensor at $a$ (a degenerate decoder Jacobian).
     pub fn log_map<M: Metric + ?Sized>(&self, metric: &M) -> Result<Vec<f64>> {
-        let nodes = self.curve.nodes();
-        self.scaled_velocity(metric, &nodes, self.curve.start())
+        self.endpoint_velocity(metric, true)
     }
 
     /// The log map at the end, $\log_b a = -\dot\gamma(1)$.
@@ -165,38 +169,36 @@ impl Geodesic {
     /// # Errors
     /// As [`Geodesic::log_map`].
     pub fn log_map_end<M: Metric + ?Sized>(&self, metric: &M) -> Result<Vec<f64>> {
-        let d = self.curve.dim();
-        let nodes = self.curve.nodes();
-        let reversed: Vec<f64> = nodes.chunks_exact(d).rev().flatten().copied().collect();
-        self.scaled_velocity(metric, &reversed, self.curve.end())
+        self.endpoint_velocity(metric, false)
     }
 
-    fn scaled_velocity<M: Metric + ?Sized>(
-        &self,
-        metric: &M,
-        nodes: &[f64],
-        at: &[f64],
-    ) -> Result<Vec<f64>> {
-        let d = at.len();
-        let n = nodes.len() / d - 1;
-        let v: Vec<f64> = if n >= 2 {
-            // (-3 z_0 + 4 z_1 - z_2) / (2h), h = 1/n.
-            (0..d)
-                .map(|c| 0.5 * n as f64 * (-3.0 * nodes[c] + 4.0 * nodes[d + c] - nodes[2 * d + c]))
-                .collect()
+    /// $-\frac12 G(p)^{-1}\partial E_n/\partial p$ at the endpoint $p$.
+    fn endpoint_velocity<M: Metric + ?Sized>(&self, metric: &M, start: bool) -> Result<Vec<f64>> {
+        let d = self.curve.dim();
+        let fine = self.curve.sample(self.oversampling);
+        let mut grad = vec![0.0; fine.len()];
+        metric.polyline(&fine, Some(&mut grad))?;
+        // The endpoint also moves the fine points of its piece: sum them back onto the nodes.
+        let grad = coarsen_gradient(&grad, d, self.oversampling);
+        let (at, de) = if start {
+            (self.curve.start(), &grad[..d])
         } else {
-            (0..d).map(|c| nodes[d + c] - nodes[c]).collect()
+            (self.curve.end(), &grad[grad.len() - d..])
         };
         let mut g = vec![0.0; d * d];
         metric.tensor(at, &mut g)?;
-        let norm = crate::metric::quadratic_form(&g, &v).max(0.0).sqrt();
-        if norm <= 0.0 || !norm.is_finite() {
-            return Err(Error::degenerate(
-                "log map",
-                "the geodesic's initial velocity has zero metric norm",
-            ));
-        }
-        Ok(v.iter().map(|x| x * self.length / norm).collect())
+        let chol = DMatrix::from_row_slice(d, d, &g)
+            .cholesky()
+            .ok_or_else(|| {
+                Error::degenerate(
+                    "log map",
+                    format!(
+                        "the metric tensor at {at:?} is singular (a degenerate decoder Jacobian?)"
+                    ),
+                )
+            })?;
+        let v = chol.solve(&DVector::from_iterator(d, de.iter().map(|x| -0.5 * x)));
+        Ok(v.iter().copied().collect())
     }
 }
 
@@ -266,6 +268,26 @@ pub fn geodesics<M: Metric + ?Sized>(
         .zip(to.par_chunks_exact(d))
         .map(|(a, b)| geodesic(metric, a, b, options))
         .collect()
+}
+
+/// The geodesic from `x` to `c`, warm-started from `warm` (a curve between nearby points)
+/// when given; `None` when the points coincide (distance 0, log map 0).
+pub(crate) fn towards<M: Metric + ?Sized>(
+    metric: &M,
+    x: &[f64],
+    c: &[f64],
+    warm: Option<&FaberSchauder>,
+    options: &GeodesicOptions,
+) -> Result<Option<Geodesic>> {
+    if x == c {
+        return Ok(None);
+    }
+    match warm {
+        Some(curve) if curve.levels() == options.levels => {
+            geodesic_from(metric, curve.with_endpoints(x, c)?, options).map(Some)
+        }
+        _ => geodesic(metric, x, c, options).map(Some),
+    }
 }
 
 fn solve<M: Metric + ?Sized>(
@@ -498,7 +520,11 @@ mod tests {
         let direction = [1.0 / 10f64.sqrt(), 3.0 / 10f64.sqrt()];
         let cos = (v[0] * direction[0] + v[1] * direction[1]) / v[0].hypot(v[1]);
         assert!(cos > 1.0 - 1e-4, "{cos}");
-        assert!((v[0].hypot(v[1]) - exact).abs() < 1e-3 * exact); // G(a) = I here
+        // G(a) = I; the norm error is second order: 1.9e-3 at J = 5, a quarter per level.
+        assert!(
+            (v[0].hypot(v[1]) - exact).abs() < 3e-3 * exact,
+            "{v:?} {exact}"
+        );
         let w = g.log_map_end(&Hyperbolic).unwrap();
         assert!((w[0] + v[0]).abs() < 1e-3 && (w[1] - v[1]).abs() < 1e-3); // mirror image
     }

@@ -2,10 +2,16 @@
 
 pub mod curve;
 pub mod decoder;
+pub mod frechet;
 pub mod geodesic;
+pub mod kmeans;
 pub mod metric;
 
 pub use curve::FaberSchauder;
 pub use decoder::{Activation, Layer, Mlp, PullBack, Ridge};
+pub use frechet::{FrechetMean, FrechetOptions, frechet_mean};
 pub use geodesic::{Geodesic, GeodesicOptions, Tunnelling, geodesic, geodesic_from, geodesics};
+pub use kmeans::{
+    CentroidUpdate, Clustering, Initialisation, KMeansOptions, adjusted_rand_index, kmeans,
+};
 pub use metric::{Euclidean, Hyperbolic, Metric, Polyline, Sphere};

@@ -36,7 +36,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> Result<Value> {
-    let metric = metric(&args.metric, args.ridge_height, args.ridge_width)?;
+    let metric = metric(&args.metric, 2, args.ridge_height, args.ridge_width)?;
     let from = point("--from", &args.from)?;
     let to = point("--to", &args.to)?;
     let options = GeodesicOptions {
@@ -65,10 +65,16 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
     }))
 }
 
-/// The metric named on the command line.
-pub(crate) fn metric(spec: &str, ridge_height: f64, ridge_width: f64) -> Result<Box<dyn Metric>> {
+/// The metric named on the command line (`euclidean` in dimension `dim`; the others fix
+/// their own).
+pub(crate) fn metric(
+    spec: &str,
+    dim: usize,
+    ridge_height: f64,
+    ridge_width: f64,
+) -> Result<Box<dyn Metric>> {
     Ok(match spec {
-        "euclidean" => Box::new(Euclidean::new(2)?),
+        "euclidean" => Box::new(Euclidean::new(dim)?),
         "hyperbolic" => Box::new(Hyperbolic),
         "sphere" => Box::new(Sphere),
         "ridge" => Box::new(PullBack::new(Ridge::new(ridge_height, ridge_width)?)),

@@ -8,6 +8,7 @@ pub(crate) mod depth;
 pub(crate) mod describe;
 pub(crate) mod geodesic;
 pub(crate) mod gmrf;
+pub(crate) mod kmeans;
 pub(crate) mod ot;
 pub(crate) mod pea;
 pub(crate) mod pinn;
