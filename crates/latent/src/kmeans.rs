@@ -6,7 +6,7 @@
 //! W = \sum_{i=1}^n d\bigl(x_i, c_{\ell_i}\bigr)^2
 //! $$
 //!
-//! over labels $\ell_i\in\{1..k\}$ and centroids $c_j$, with $d$ the geodesic distance of a
+//! over labels $\ell_i$ in $1, \dots, k$ and centroids $c_j$, with $d$ the geodesic distance of a
 //! [`Metric`]. Lloyd's alternation, Riemannian version:
 //!
 //! 1. **initialise** by k-means++ (Arthur & Vassilvitskii 2007) with geodesic distances: the
