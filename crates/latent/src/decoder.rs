@@ -93,6 +93,67 @@ impl<D: Differentiable + Sync> Metric for PullBack<D> {
         Ok(())
     }
 
+    /// Gauss's equation (see [`crate::curvature`]), with the decoder's second derivatives
+    /// from central differences (step $10^{-4}\max(1, \lVert z\rVert_\infty)$) of its exact
+    /// Jacobian.
+    fn gaussian_curvature(&self, z: &[f64]) -> Result<f64> {
+        crate::curvature::check_surface(self.dim(), z)?;
+        let k = self.decoder.output_dim();
+        let h = 1e-4 * z.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        let mut jac = vec![0.0; 2 * k];
+        self.jacobian(z, &mut jac)?;
+        // Columns of the Jacobians at z +- h e_c.
+        let mut shifted = [
+            [vec![0.0; 2 * k], vec![0.0; 2 * k]],
+            [vec![0.0; 2 * k], vec![0.0; 2 * k]],
+        ];
+        for (c, pair) in shifted.iter_mut().enumerate() {
+            for (s, out) in [1.0, -1.0].iter().zip(pair.iter_mut()) {
+                let mut x = [z[0], z[1]];
+                x[c] += s * h;
+                self.jacobian(&x, out)?;
+            }
+        }
+        let second = |c: usize, col: usize| -> Vec<f64> {
+            (0..k)
+                .map(|r| (shifted[c][0][r * 2 + col] - shifted[c][1][r * 2 + col]) / (2.0 * h))
+                .collect()
+        };
+        let f_uu = second(0, 0);
+        let f_vv = second(1, 1);
+        let f_uv: Vec<f64> = second(0, 1)
+            .iter()
+            .zip(second(1, 0))
+            .map(|(a, b)| 0.5 * (a + b))
+            .collect();
+        let g = [
+            (0..k).map(|r| jac[r * 2] * jac[r * 2]).sum::<f64>(),
+            (0..k).map(|r| jac[r * 2] * jac[r * 2 + 1]).sum::<f64>(),
+            (0..k).map(|r| jac[r * 2 + 1] * jac[r * 2 + 1]).sum::<f64>(),
+        ];
+        let det = g[0] * g[2] - g[1] * g[1];
+        if det <= 1e-14 * (g[0] * g[2]).max(f64::MIN_POSITIVE) || !det.is_finite() {
+            return Err(crate::curvature::singular(z, det));
+        }
+        // The part of x normal to the surface: x - J G^-1 J' x.
+        let normal = |x: &[f64]| -> Vec<f64> {
+            let a = [
+                (0..k).map(|r| jac[r * 2] * x[r]).sum::<f64>(),
+                (0..k).map(|r| jac[r * 2 + 1] * x[r]).sum::<f64>(),
+            ];
+            let c = [
+                (g[2] * a[0] - g[1] * a[1]) / det,
+                (g[0] * a[1] - g[1] * a[0]) / det,
+            ];
+            (0..k)
+                .map(|r| x[r] - jac[r * 2] * c[0] - jac[r * 2 + 1] * c[1])
+                .collect()
+        };
+        let (n_uu, n_vv, n_uv) = (normal(&f_uu), normal(&f_vv), normal(&f_uv));
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        Ok((dot(&n_uu, &n_vv) - dot(&n_uv, &n_uv)) / det)
+    }
+
     fn polyline(&self, nodes: &[f64], grad: Option<&mut [f64]>) -> Result<Polyline> {
         let (d, k) = (self.decoder.input_dim(), self.decoder.output_dim());
         let n = segments(nodes, d)?;

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod curvature;
 pub mod curve;
 pub mod decoder;
 pub mod frechet;
@@ -7,6 +8,7 @@ pub mod geodesic;
 pub mod kmeans;
 pub mod metric;
 
+pub use curvature::{CurvaturePenalty, curvature_penalty};
 pub use curve::FaberSchauder;
 pub use decoder::{Activation, Layer, Mlp, PullBack, Ridge};
 pub use frechet::{FrechetMean, FrechetOptions, frechet_mean};

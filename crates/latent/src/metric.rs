@@ -79,6 +79,15 @@ pub trait Metric: Sync {
         Ok(())
     }
 
+    /// The Gaussian curvature $K$ at `z` of a two-dimensional metric (the scalar curvature is
+    /// $2K$); the default is [`crate::curvature::brioschi`].
+    ///
+    /// # Errors
+    /// Dimensions other than 2; the metric's errors; a singular tensor.
+    fn gaussian_curvature(&self, z: &[f64]) -> Result<f64> {
+        crate::curvature::brioschi(self, z)
+    }
+
     /// The discrete energy and length of the polyline `nodes` (row-major $(n+1)\times d$,
     /// uniform in time on $[0, 1]$), and when `grad` is given, the gradient of the energy with
     /// respect to every node (same layout), overwritten.
@@ -211,6 +220,11 @@ impl Metric for Euclidean {
         dg.fill(0.0);
         Ok(())
     }
+
+    fn gaussian_curvature(&self, z: &[f64]) -> Result<f64> {
+        crate::curvature::check_surface(self.dim, z)?;
+        Ok(0.0)
+    }
 }
 
 /// The Poincaré half-plane $y > 0$ of the $(x, y)$ plane, with $G(x, y) = I/y^2$, curvature $-1$.
@@ -272,6 +286,11 @@ impl Metric for Hyperbolic {
         let s = -2.0 / z[1].powi(3);
         dg.copy_from_slice(&[0.0, 0.0, 0.0, 0.0, s, 0.0, 0.0, s]);
         Ok(())
+    }
+
+    fn gaussian_curvature(&self, z: &[f64]) -> Result<f64> {
+        check_half_plane(z)?;
+        Ok(-1.0)
     }
 }
 
@@ -343,6 +362,11 @@ impl Metric for Sphere {
         let (sx, sy) = (w * z[0], w * z[1]);
         dg.copy_from_slice(&[sx, 0.0, 0.0, sx, sy, 0.0, 0.0, sy]);
         Ok(())
+    }
+
+    fn gaussian_curvature(&self, z: &[f64]) -> Result<f64> {
+        crate::curvature::check_surface(2, z)?;
+        Ok(1.0)
     }
 }
 
