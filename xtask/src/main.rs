@@ -37,6 +37,7 @@ pub(crate) fn registry() -> Vec<uqforge_core::bench::Suite> {
     suites.extend(uqforge_depth::bench::suites());
     suites.extend(uqforge_gmrf::bench::suites());
     suites.extend(uqforge_pinn::bench::suites());
+    suites.extend(uqforge_latent::bench::suites());
     suites.extend(charge::suites());
     suites
 }

@@ -79,6 +79,32 @@ pub trait Differentiable: Model {
     /// # Errors
     /// As [`Model::eval`].
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<()>;
+
+    /// Values and Jacobians of `n` points at once: `xs` row-major `n * d`, `ys` row-major
+    /// `n * k`, `jacs` the `n` Jacobians one after the other (`n * k * d`).
+    ///
+    /// The default checks shapes and calls [`Model::eval`] and
+    /// [`Differentiable::jacobian`] row by row; models whose value and Jacobian share work,
+    /// or that vectorise over points (matrix products for a network), override it.
+    ///
+    /// # Errors
+    /// [`crate::Error::DimensionMismatch`] for buffers that do not hold `n` whole rows; the
+    /// model's first error otherwise.
+    fn eval_jacobian_batch(&self, xs: &[f64], ys: &mut [f64], jacs: &mut [f64]) -> Result<()> {
+        let (d, k) = (self.input_dim(), self.output_dim());
+        let n = validate::rows("model inputs", xs, d)?;
+        validate::len("model outputs (row-major n * k)", n * k, ys.len())?;
+        validate::len("model Jacobians (n * k * d)", n * k * d, jacs.len())?;
+        for ((x, y), j) in xs
+            .chunks_exact(d)
+            .zip(ys.chunks_exact_mut(k))
+            .zip(jacs.chunks_exact_mut(k * d))
+        {
+            self.eval(x, y)?;
+            self.jacobian(x, j)?;
+        }
+        Ok(())
+    }
 }
 
 impl<M: Model + ?Sized> Model for &M {
@@ -99,6 +125,9 @@ impl<M: Model + ?Sized> Model for &M {
 impl<M: Differentiable + ?Sized> Differentiable for &M {
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<()> {
         (**self).jacobian(x, jac)
+    }
+    fn eval_jacobian_batch(&self, xs: &[f64], ys: &mut [f64], jacs: &mut [f64]) -> Result<()> {
+        (**self).eval_jacobian_batch(xs, ys, jacs)
     }
 }
 
@@ -225,6 +254,28 @@ mod tests {
                 assert!((fd - jac[i * 2 + j]).abs() < 1e-8, "J[{i},{j}]");
             }
         }
+    }
+
+    #[test]
+    fn value_and_jacobian_batches_match_pointwise_and_check_shapes() {
+        let xs = [0.7, -1.3, 0.2, 0.5];
+        let (mut ys, mut jacs) = ([0.0; 4], [0.0; 8]);
+        Poly.eval_jacobian_batch(&xs, &mut ys, &mut jacs).unwrap();
+        for r in 0..2 {
+            let (mut y, mut j) = ([0.0; 2], [0.0; 4]);
+            Poly.eval(&xs[2 * r..2 * r + 2], &mut y).unwrap();
+            Poly.jacobian(&xs[2 * r..2 * r + 2], &mut j).unwrap();
+            assert_eq!(&ys[2 * r..2 * r + 2], &y);
+            assert_eq!(&jacs[4 * r..4 * r + 4], &j);
+        }
+        assert!(
+            Poly.eval_jacobian_batch(&xs, &mut ys, &mut [0.0; 7])
+                .is_err()
+        );
+        assert!(
+            Poly.eval_jacobian_batch(&xs[..3], &mut ys, &mut jacs)
+                .is_err()
+        );
     }
 
     #[test]

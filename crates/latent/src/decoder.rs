@@ -41,6 +41,7 @@
 //! assert!((g[0] - 1.0).abs() < 1e-12); // the crest is flat across
 //! ```
 
+use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 use uqforge_core::{Differentiable, Error, Model, Result, validate};
 
@@ -61,11 +62,6 @@ impl<D: Differentiable> PullBack<D> {
     /// The decoder.
     pub fn decoder(&self) -> &D {
         &self.decoder
-    }
-
-    fn decode(&self, z: &[f64], y: &mut [f64]) -> Result<()> {
-        self.decoder.eval_checked(z, y)?;
-        validate::finite("decoder output", y)
     }
 
     fn jacobian(&self, z: &[f64], jac: &mut [f64]) -> Result<()> {
@@ -158,10 +154,17 @@ impl<D: Differentiable + Sync> Metric for PullBack<D> {
         let (d, k) = (self.decoder.input_dim(), self.decoder.output_dim());
         let n = segments(nodes, d)?;
         validate::finite("polyline nodes", nodes)?;
+        // Values and Jacobians in one batch: networks share the work and vectorise over nodes.
         let mut images = vec![0.0; (n + 1) * k];
-        for (z, y) in nodes.chunks_exact(d).zip(images.chunks_exact_mut(k)) {
-            self.decode(z, y)?;
+        let mut jacs = vec![0.0; if grad.is_some() { (n + 1) * k * d } else { 0 }];
+        if grad.is_some() {
+            self.decoder
+                .eval_jacobian_batch(nodes, &mut images, &mut jacs)?;
+            validate::finite("decoder Jacobian", &jacs)?;
+        } else {
+            self.decoder.eval_batch(nodes, &mut images)?;
         }
+        validate::finite("decoder output", &images)?;
         let (mut sum, mut length) = (0.0, 0.0);
         for i in 0..n {
             let q: f64 = (0..k)
@@ -171,7 +174,6 @@ impl<D: Differentiable + Sync> Metric for PullBack<D> {
             length += q.sqrt();
         }
         if let Some(grad) = grad {
-            let mut jac = vec![0.0; k * d];
             let mut w = vec![0.0; k];
             for i in 0..=n {
                 // w = (f_i - f_{i-1}) - (f_{i+1} - f_i), with missing neighbours dropped.
@@ -189,7 +191,7 @@ impl<D: Differentiable + Sync> Metric for PullBack<D> {
                     };
                     w[r] = back - ahead;
                 }
-                self.jacobian(&nodes[i * d..(i + 1) * d], &mut jac)?;
+                let jac = &jacs[i * k * d..(i + 1) * k * d];
                 for c in 0..d {
                     grad[i * d + c] =
                         2.0 * n as f64 * (0..k).map(|r| jac[r * d + c] * w[r]).sum::<f64>();
@@ -397,6 +399,9 @@ pub struct Layer {
 #[serde(try_from = "MlpJson")]
 pub struct Mlp {
     layers: Vec<Layer>,
+    /// The weights as matrices, for the batched pass.
+    #[serde(skip)]
+    matrices: Vec<DMatrix<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -440,7 +445,11 @@ impl Mlp {
             validate::finite(&format!("bias of MLP layer {l}"), &layer.bias)?;
             width = Some(layer.weights.len());
         }
-        Ok(Self { layers })
+        let matrices = layers
+            .iter()
+            .map(|l| DMatrix::from_fn(l.weights.len(), l.weights[0].len(), |r, c| l.weights[r][c]))
+            .collect();
+        Ok(Self { layers, matrices })
     }
 
     /// Reads the JSON form (see the type docs).
@@ -512,6 +521,46 @@ impl Differentiable for Mlp {
         self.forward(x, &mut y, Some(jac));
         Ok(())
     }
+
+    /// All points through each layer at once: the values and the $d$ tangent directions
+    /// (forward-mode derivatives) of the $m$ points side by side as one
+    /// $\text{width}\times m(d+1)$ matrix, one matrix product per layer.
+    fn eval_jacobian_batch(&self, xs: &[f64], ys: &mut [f64], jacs: &mut [f64]) -> Result<()> {
+        let (d, k) = (self.input_dim(), self.output_dim());
+        let m = validate::rows("model inputs", xs, d)?;
+        validate::len("model outputs (row-major n * k)", m * k, ys.len())?;
+        validate::len("model Jacobians (n * k * d)", m * k * d, jacs.len())?;
+        // Column p: point p; column m (1 + c) + p: the derivative along z_c at point p.
+        let mut stack = DMatrix::zeros(d, m * (d + 1));
+        for p in 0..m {
+            for i in 0..d {
+                stack[(i, p)] = xs[p * d + i];
+                stack[(i, m * (1 + i) + p)] = 1.0;
+            }
+        }
+        for (layer, w) in self.layers.iter().zip(&self.matrices) {
+            let mut next = w * &stack;
+            for r in 0..next.nrows() {
+                for p in 0..m {
+                    let (v, slope) = layer.activation.apply(next[(r, p)] + layer.bias[r]);
+                    next[(r, p)] = v;
+                    for c in 0..d {
+                        next[(r, m * (1 + c) + p)] *= slope;
+                    }
+                }
+            }
+            stack = next;
+        }
+        for p in 0..m {
+            for r in 0..k {
+                ys[p * k + r] = stack[(r, p)];
+                for c in 0..d {
+                    jacs[(p * k + r) * d + c] = stack[(r, m * (1 + c) + p)];
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -576,6 +625,26 @@ mod tests {
         for (a, b) in jac.iter().zip(central_jacobian(&ridge, &[0.2, 1.0])) {
             assert!((a - b).abs() < 1e-7, "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn batched_pass_matches_the_pointwise_one() {
+        let m = mlp();
+        let xs = [0.3, -0.7, -1.5, 2.0, 0.0, 0.1];
+        let (mut ys, mut jacs) = (vec![0.0; 12], vec![0.0; 24]);
+        m.eval_jacobian_batch(&xs, &mut ys, &mut jacs).unwrap();
+        for p in 0..3 {
+            let (mut y, mut j) = (vec![0.0; 4], vec![0.0; 8]);
+            m.eval(&xs[2 * p..2 * p + 2], &mut y).unwrap();
+            m.jacobian(&xs[2 * p..2 * p + 2], &mut j).unwrap();
+            for (a, b) in ys[4 * p..4 * p + 4].iter().zip(&y) {
+                assert!((a - b).abs() < 1e-13);
+            }
+            for (a, b) in jacs[8 * p..8 * p + 8].iter().zip(&j) {
+                assert!((a - b).abs() < 1e-13);
+            }
+        }
+        assert!(m.eval_jacobian_batch(&xs, &mut ys, &mut [0.0; 23]).is_err());
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct GeodesicOptions {
     pub levels: usize,
     /// $s$: the energy is evaluated on a grid $s$ times finer than the pieces (default 4).
     pub oversampling: usize,
+    /// The optimiser's parameters (default [`Basis::FaberSchauder`]).
+    pub basis: Basis,
     /// Solve levels $1, \dots, J$ in turn, each warm-started (default `true`); otherwise
     /// level $J$ directly from the straight segment.
     pub coarse_to_fine: bool,
@@ -83,6 +85,7 @@ impl Default for GeodesicOptions {
         Self {
             levels: 5,
             oversampling: 4,
+            basis: Basis::FaberSchauder,
             coarse_to_fine: true,
             max_iterations: 500,
             gradient_tolerance: 1e-9,
@@ -117,6 +120,18 @@ impl GeodesicOptions {
         }
         Ok(())
     }
+}
+
+/// The parameters L-BFGS moves: the same curves (polylines on the dyadic grid), two
+/// coordinate systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Basis {
+    /// The scaled Faber–Schauder coefficients ([`crate::curve`]): a flat-metric Hessian of
+    /// $2I$ whatever the level.
+    FaberSchauder,
+    /// The interior nodes themselves: a flat-metric Hessian that is a discrete Laplacian,
+    /// of condition number about $(2^J/\pi)^2$; for comparison (the `latent` benchmark).
+    Nodal,
 }
 
 /// The tunnelling check of a geodesic: its length re-measured on a grid 4 times finer.
@@ -363,8 +378,17 @@ fn minimise<M: Metric + ?Sized>(
     let reference = metric
         .polyline(&straight.sample(s << curve.levels()), None)?
         .energy;
+    let d = curve.dim();
+    let start: Vec<f64> = match options.basis {
+        Basis::FaberSchauder => curve.coefficients().to_vec(),
+        Basis::Nodal => {
+            let nodes = curve.nodes();
+            nodes[d..nodes.len() - d].to_vec()
+        }
+    };
     let objective = Energy {
         metric,
+        basis: options.basis,
         template: curve.clone(),
         oversampling: s,
         scale: if reference > 0.0 {
@@ -380,11 +404,7 @@ fn minimise<M: Metric + ?Sized>(
         .and_then(|l| l.with_tolerance_cost(1e-15))
         .map_err(|e| Error::invalid_parameter("gradient_tolerance", e))?;
     let result = Executor::new(&objective, solver)
-        .configure(|state| {
-            state
-                .param(curve.coefficients().to_vec())
-                .max_iters(options.max_iterations)
-        })
+        .configure(|state| state.param(start).max_iters(options.max_iterations))
         .run()
         .map_err(|e| match e.downcast::<Error>() {
             Ok(ours) => ours,
@@ -394,7 +414,7 @@ fn minimise<M: Metric + ?Sized>(
     let best = state
         .get_best_param()
         .ok_or_else(|| Error::degenerate("geodesic", "the optimiser returned no curve"))?;
-    curve.coefficients_mut().copy_from_slice(best);
+    *curve = objective.curve(best)?;
     Ok(Run {
         iterations: state.get_iter(),
         evaluations: objective.evaluations.lock().map(|n| *n).unwrap_or(0),
@@ -411,6 +431,7 @@ type Evaluation = (Vec<f64>, f64, Vec<f64>);
 /// The scaled discrete energy of a curve as a function of its coefficients.
 struct Energy<'a, M: ?Sized> {
     metric: &'a M,
+    basis: Basis,
     template: FaberSchauder,
     oversampling: usize,
     scale: f64,
@@ -420,29 +441,47 @@ struct Energy<'a, M: ?Sized> {
 }
 
 impl<M: Metric + ?Sized> Energy<'_, M> {
-    fn evaluate(&self, coefficients: &[f64]) -> Result<(f64, Vec<f64>)> {
+    /// The curve with parameters `p`.
+    fn curve(&self, p: &[f64]) -> Result<FaberSchauder> {
+        match self.basis {
+            Basis::FaberSchauder => {
+                let mut curve = self.template.clone();
+                curve.coefficients_mut().copy_from_slice(p);
+                Ok(curve)
+            }
+            Basis::Nodal => {
+                let t = &self.template;
+                let nodes: Vec<f64> = t.start().iter().chain(p).chain(t.end()).copied().collect();
+                FaberSchauder::from_nodes(&nodes, t.dim())
+            }
+        }
+    }
+
+    fn evaluate(&self, p: &[f64]) -> Result<(f64, Vec<f64>)> {
         if let Ok(cache) = self.cache.lock()
             && let Some((c, v, g)) = cache.as_ref()
-            && c.as_slice() == coefficients
+            && c.as_slice() == p
         {
             return Ok((*v, g.clone()));
         }
-        let mut curve = self.template.clone();
-        curve.coefficients_mut().copy_from_slice(coefficients);
+        let curve = self.curve(p)?;
         let fine = curve.sample(self.oversampling);
         let mut grad = vec![0.0; fine.len()];
         let energy = self.metric.polyline(&fine, Some(&mut grad))?.energy * self.scale;
-        let node_grad = coarsen_gradient(&grad, curve.dim(), self.oversampling);
-        let g: Vec<f64> = curve
-            .coefficient_gradient(&node_grad)
-            .iter()
-            .map(|v| v * self.scale)
-            .collect();
+        let d = curve.dim();
+        let node_grad = coarsen_gradient(&grad, d, self.oversampling);
+        let g: Vec<f64> = match self.basis {
+            Basis::FaberSchauder => curve.coefficient_gradient(&node_grad),
+            Basis::Nodal => node_grad[d..node_grad.len() - d].to_vec(),
+        }
+        .iter()
+        .map(|v| v * self.scale)
+        .collect();
         if let Ok(mut n) = self.evaluations.lock() {
             *n += 1;
         }
         if let Ok(mut cache) = self.cache.lock() {
-            *cache = Some((coefficients.to_vec(), energy, g.clone()));
+            *cache = Some((p.to_vec(), energy, g.clone()));
         }
         Ok((energy, g))
     }
@@ -507,6 +546,37 @@ mod tests {
             }
             last = err;
         }
+    }
+
+    #[test]
+    fn nodal_parameters_reach_the_same_curve_in_more_iterations() {
+        let (a, b) = ([-3.0, 1.0], [3.0, 1.0]);
+        let fs = GeodesicOptions {
+            levels: 6,
+            coarse_to_fine: false,
+            ..GeodesicOptions::default()
+        };
+        let nodal = GeodesicOptions {
+            basis: Basis::Nodal,
+            max_iterations: 5000,
+            ..fs.clone()
+        };
+        let (g, h) = (
+            geodesic(&Hyperbolic, &a, &b, &fs).unwrap(),
+            geodesic(&Hyperbolic, &a, &b, &nodal).unwrap(),
+        );
+        assert!(
+            (g.length / h.length - 1.0).abs() < 1e-6,
+            "{} vs {}",
+            g.length,
+            h.length
+        );
+        assert!(
+            h.iterations > 2 * g.iterations,
+            "{} vs {}",
+            h.iterations,
+            g.iterations
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bench;
 pub mod curvature;
 pub mod curve;
 pub mod decoder;
@@ -12,7 +13,9 @@ pub use curvature::{CurvaturePenalty, curvature_penalty};
 pub use curve::FaberSchauder;
 pub use decoder::{Activation, Layer, Mlp, PullBack, Ridge};
 pub use frechet::{FrechetMean, FrechetOptions, frechet_mean};
-pub use geodesic::{Geodesic, GeodesicOptions, Tunnelling, geodesic, geodesic_from, geodesics};
+pub use geodesic::{
+    Basis, Geodesic, GeodesicOptions, Tunnelling, geodesic, geodesic_from, geodesics,
+};
 pub use kmeans::{
     CentroidUpdate, Clustering, Initialisation, KMeansOptions, adjusted_rand_index, kmeans,
 };
