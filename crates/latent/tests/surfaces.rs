@@ -123,3 +123,50 @@ proptest! {
         prop_assert!(ab <= straight * (1.0 + 1e-3), "{ab} > straight {straight}");
     }
 }
+
+/// A decoder that returns NaN right of x = 0.2 (a broken network, say).
+struct Broken;
+
+impl uqforge_core::Model for Broken {
+    fn input_dim(&self) -> usize {
+        2
+    }
+    fn output_dim(&self) -> usize {
+        2
+    }
+    fn eval(&self, x: &[f64], y: &mut [f64]) -> uqforge_core::Result<()> {
+        y[0] = if x[0] > 0.2 { f64::NAN } else { x[0] };
+        y[1] = x[1];
+        Ok(())
+    }
+}
+
+impl uqforge_core::Differentiable for Broken {
+    fn jacobian(&self, _: &[f64], jac: &mut [f64]) -> uqforge_core::Result<()> {
+        jac.copy_from_slice(&[1.0, 0.0, 0.0, 1.0]);
+        Ok(())
+    }
+}
+
+#[test]
+fn non_finite_decoder_values_are_errors_not_nan_lengths() {
+    let metric = PullBack::new(Broken);
+    let err = geodesic(
+        &metric,
+        &[-1.0, 0.0],
+        &[1.0, 0.0],
+        &GeodesicOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("decoder output"), "{err}");
+    // Left of the fault the same decoder is fine.
+    let g = geodesic(
+        &metric,
+        &[-1.0, 0.0],
+        &[0.0, 1.0],
+        &GeodesicOptions::default(),
+    )
+    .unwrap();
+    assert!((g.length - 2f64.sqrt()).abs() < 1e-9);
+}
