@@ -44,14 +44,14 @@ fn main() -> uqforge_core::Result<()> {
     )
     .unwrap();
     axes(&mut svg, x0, y0, w, h, "t", 0.0, 1.0);
-    for j in 0..3usize {
+    for (j, colour) in COLOURS.iter().enumerate().take(3) {
         let s = (-0.5 * (j as f64 + 2.0)).exp2();
         for k in 0..(1usize << j) {
             let (l, r) = (k as f64 / (1 << j) as f64, (k + 1) as f64 / (1 << j) as f64);
             writeln!(
                 svg,
                 r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{},{} {},{} {},{}"/>"#,
-                COLOURS[j],
+                colour,
                 px(l),
                 py(0.0),
                 px(0.5 * (l + r)),
@@ -66,7 +66,7 @@ fn main() -> uqforge_core::Result<()> {
             r#"<text x="{}" y="{}" fill="{}">j = {j}</text>"#,
             x0 + w - 50.0,
             y0 + 16.0 * (j as f64 + 1.0),
-            COLOURS[j]
+            colour
         )
         .unwrap();
     }
