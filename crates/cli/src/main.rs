@@ -56,6 +56,8 @@ enum Command {
     Geodesic(commands::geodesic::Args),
     /// Riemannian k-means (or k-medoids) of latent points with geodesic distances.
     Kmeans(commands::kmeans::Args),
+    /// Scalar curvature of a 2D latent space at given points, and the curvature penalty.
+    Curvature(commands::curvature::Args),
 }
 
 /// Exit status of every failure.
@@ -105,6 +107,7 @@ fn run() -> Result<ExitCode, String> {
         Command::Charge(args) => commands::charge::run(&args),
         Command::Geodesic(args) => commands::geodesic::run(&args),
         Command::Kmeans(args) => commands::kmeans::run(&args),
+        Command::Curvature(args) => commands::curvature::run(&args),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();

@@ -1561,3 +1561,35 @@ fn kmeans_refuses_bad_input_in_one_line() {
         assert!(err.contains(needle), "{line}: {err}");
     }
 }
+
+#[test]
+fn curvature_follows_the_json_contract_and_refuses_bad_input() {
+    let z = temp_csv("curvature.csv", "z1,z2\n0,0\n1,0.5\n-0.5,2\n");
+    let v = json(&run(&format!("curvature --data {z} --metric sphere")));
+    // The unit sphere: R = 2 everywhere, sqrt(det G) = 4 / (1 + |z|^2)^2.
+    for r in v["scalar_curvature"].as_array().unwrap() {
+        assert!((r.as_f64().unwrap() - 2.0).abs() < 1e-12);
+    }
+    let exact = [0.0f64, 1.25, 4.25]
+        .iter()
+        .map(|r2| 16.0 / (1.0 + r2).powi(2))
+        .sum::<f64>()
+        / 3.0;
+    assert!((v["penalty"].as_f64().unwrap() - exact).abs() < 1e-12);
+    let v = json(&run(&format!("curvature --data {z} --metric ridge")));
+    assert!(v["penalty"].as_f64().unwrap() < 1e-10); // developable
+    let wide = temp_csv("curvature-3d.csv", "a,b,c\n0,0,0\n");
+    for (line, needle) in [
+        (
+            format!("curvature --data {wide} --metric euclidean"),
+            "two-dimensional",
+        ),
+        (
+            format!("curvature --data {z} --metric hyperbolic"),
+            "half-plane",
+        ),
+    ] {
+        let err = failure(&run(&line));
+        assert!(err.contains(needle), "{line}: {err}");
+    }
+}

@@ -111,13 +111,18 @@ fn det3(m: [[f64; 3]; 3]) -> f64 {
         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
 }
 
-pub(crate) fn check_surface(dim: usize, z: &[f64]) -> Result<()> {
+fn check_dimension(dim: usize) -> Result<()> {
     if dim != 2 {
         return Err(Error::invalid_parameter(
             "metric",
             format!("curvature is implemented for two-dimensional latent spaces, not {dim}"),
         ));
     }
+    Ok(())
+}
+
+pub(crate) fn check_surface(dim: usize, z: &[f64]) -> Result<()> {
+    check_dimension(dim)?;
     validate::len("point", 2, z.len())?;
     validate::finite("point", z)
 }
@@ -148,6 +153,7 @@ pub fn curvature_penalty<M: Metric + ?Sized>(
     metric: &M,
     points: &DMatrix<f64>,
 ) -> Result<CurvaturePenalty> {
+    check_dimension(metric.dim())?;
     validate::len("point dimension (columns)", 2, points.ncols())?;
     if points.nrows() == 0 {
         return Err(Error::EmptyInput {

@@ -626,6 +626,29 @@ mod tests {
     }
 
     #[test]
+    fn batched_geodesics_equal_single_ones_and_check_shapes() {
+        let from = [-3.0, 1.0, 0.0, 0.5, 1.0, 2.0];
+        let to = [3.0, 1.0, 0.5, 2.5, -1.0, 0.7];
+        let o = GeodesicOptions::default();
+        let batch = geodesics(&Hyperbolic, &from, &to, &o).unwrap();
+        for (i, g) in batch.iter().enumerate() {
+            let single = geodesic(
+                &Hyperbolic,
+                &from[2 * i..2 * i + 2],
+                &to[2 * i..2 * i + 2],
+                &o,
+            )
+            .unwrap();
+            assert_eq!(g.length, single.length);
+            let exact =
+                Hyperbolic::distance(&from[2 * i..2 * i + 2], &to[2 * i..2 * i + 2]).unwrap();
+            assert!((g.length / exact - 1.0).abs() < 1e-3);
+        }
+        assert!(geodesics(&Hyperbolic, &from, &to[..4], &o).is_err());
+        assert!(geodesics(&Hyperbolic, &from[..5], &to[..4], &o).is_err());
+    }
+
+    #[test]
     fn bad_requests_are_refused() {
         let o = GeodesicOptions::default();
         assert!(geodesic(&Hyperbolic, &[1.0, 1.0], &[1.0, 1.0], &o).is_err());

@@ -3,6 +3,7 @@
 pub(crate) mod ate;
 pub(crate) mod center_outward;
 pub(crate) mod charge;
+pub(crate) mod curvature;
 pub(crate) mod datasets;
 pub(crate) mod depth;
 pub(crate) mod describe;
