@@ -2,8 +2,10 @@
 //!
 //! On a surface with metric coefficients $E = G_{11}$, $F = G_{12}$, $H = G_{22}$ in
 //! coordinates $(u, v)$, the Gaussian curvature $K$ is intrinsic (Gauss's *theorema
-//! egregium*): it depends on the metric and its first two derivatives only. The scalar
-//! curvature is $R = 2K$. Two routes are implemented:
+//! egregium*): it depends on the metric and its first two derivatives only, through the
+//! Christoffel symbols $\Gamma^k_{ij} = \frac12 G^{kl}(\partial_iG_{jl} + \partial_jG_{il} -
+//! \partial_lG_{ij})$ and their derivatives ($K = R_{1212}/\det G$). The scalar curvature is
+//! $R = 2K$. Two routes, both equivalent to that formula, are implemented:
 //!
 //! - **Brioschi's formula** ([`brioschi`], the default of [`Metric::gaussian_curvature`]),
 //!   for any metric, with the derivatives of the coefficients by central differences:

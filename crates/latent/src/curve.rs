@@ -21,7 +21,8 @@
 //! \int_0^1\lVert\dot\gamma\rVert^2dt = \lVert b-a\rVert^2 + \sum_{jk}\lVert c_{jk}\rVert^2 ,
 //! $$
 //!
-//! so the energy Hessian of a flat metric is $2I$ at every level: the optimiser sees a
+//! so the energy Hessian of a flat metric is $2I$ at every level (the identity for the
+//! energy written with a factor $\frac12$, as in the seed work): the optimiser sees a
 //! perfectly conditioned problem where the nodal parametrisation's Hessian (a discrete
 //! Laplacian) has condition number $\sim 4^J$. Adding a level appends zero coefficients and
 //! keeps the curve, which makes coarse-to-fine solving a warm start.
@@ -64,6 +65,32 @@ pub struct FaberSchauder {
     levels: usize,
     /// $(2^J - 1)\times d$, row `2^j - 1 + k` is $c_{jk}$.
     coefficients: Vec<f64>,
+}
+
+/// One hat $\varphi_{jk}$: its level $j$, the node indices (on the finest grid of
+/// $2^J$ pieces) of its support's ends and peak, and its coefficient row $2^j - 1 + k$.
+#[derive(Debug, Clone, Copy)]
+struct Hat {
+    level: usize,
+    left: usize,
+    mid: usize,
+    right: usize,
+    row: usize,
+}
+
+/// The hats of a curve with `levels` levels, coarse to fine.
+fn hats(levels: usize) -> impl Iterator<Item = Hat> {
+    let n = 1usize << levels;
+    (0..levels).flat_map(move |level| {
+        let step = n >> level;
+        (0..1usize << level).map(move |k| Hat {
+            level,
+            left: k * step,
+            mid: k * step + step / 2,
+            right: (k + 1) * step,
+            row: (1 << level) - 1 + k,
+        })
+    })
 }
 
 /// $2^{-(j+2)/2}$.
@@ -115,16 +142,17 @@ impl FaberSchauder {
         validate::finite("curve nodes", nodes)?;
         let n = rows - 1;
         let mut curve = Self::line(&nodes[..dim], &nodes[n * dim..], levels)?;
-        for j in 0..levels {
-            let step = n >> j;
-            for k in 0..(1 << j) {
-                let (l, r) = (k * step, (k + 1) * step);
-                let m = l + step / 2;
-                let row = (1 << j) - 1 + k;
-                for c in 0..dim {
-                    let mean = 0.5 * (nodes[l * dim + c] + nodes[r * dim + c]);
-                    curve.coefficients[row * dim + c] = (nodes[m * dim + c] - mean) / scale(j);
-                }
+        for Hat {
+            level,
+            left,
+            mid,
+            right,
+            row,
+        } in hats(levels)
+        {
+            for c in 0..dim {
+                let mean = 0.5 * (nodes[left * dim + c] + nodes[right * dim + c]);
+                curve.coefficients[row * dim + c] = (nodes[mid * dim + c] - mean) / scale(level);
             }
         }
         Ok(curve)
@@ -166,16 +194,17 @@ impl FaberSchauder {
         let mut nodes = vec![0.0; (n + 1) * d];
         nodes[..d].copy_from_slice(&self.start);
         nodes[n * d..].copy_from_slice(&self.end);
-        for j in 0..self.levels {
-            let step = n >> j;
-            for k in 0..(1 << j) {
-                let (l, r) = (k * step, (k + 1) * step);
-                let m = l + step / 2;
-                let row = (1 << j) - 1 + k;
-                for c in 0..d {
-                    nodes[m * d + c] = 0.5 * (nodes[l * d + c] + nodes[r * d + c])
-                        + scale(j) * self.coefficients[row * d + c];
-                }
+        for Hat {
+            level,
+            left,
+            mid,
+            right,
+            row,
+        } in hats(self.levels)
+        {
+            for c in 0..d {
+                nodes[mid * d + c] = 0.5 * (nodes[left * d + c] + nodes[right * d + c])
+                    + scale(level) * self.coefficients[row * d + c];
             }
         }
         nodes
@@ -230,18 +259,21 @@ impl FaberSchauder {
         debug_assert_eq!(node_gradient.len(), (n + 1) * d);
         let mut g = node_gradient.to_vec();
         let mut out = vec![0.0; self.coefficients.len()];
-        for j in (0..self.levels).rev() {
-            let step = n >> j;
-            for k in 0..(1 << j) {
-                let (l, r) = (k * step, (k + 1) * step);
-                let m = l + step / 2;
-                let row = (1 << j) - 1 + k;
-                for c in 0..d {
-                    let gm = g[m * d + c];
-                    out[row * d + c] = scale(j) * gm;
-                    g[l * d + c] += 0.5 * gm;
-                    g[r * d + c] += 0.5 * gm;
-                }
+        // Fine to coarse: the transpose of synthesis.
+        let all: Vec<Hat> = hats(self.levels).collect();
+        for Hat {
+            level,
+            left,
+            mid,
+            right,
+            row,
+        } in all.into_iter().rev()
+        {
+            for c in 0..d {
+                let gm = g[mid * d + c];
+                out[row * d + c] = scale(level) * gm;
+                g[left * d + c] += 0.5 * gm;
+                g[right * d + c] += 0.5 * gm;
             }
         }
         out

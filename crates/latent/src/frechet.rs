@@ -102,19 +102,7 @@ pub fn frechet_mean<M: Metric + ?Sized>(
     options: &FrechetOptions,
 ) -> Result<FrechetMean> {
     let d = metric.dim();
-    validate::len("point dimension (columns)", d, points.ncols())?;
-    if points.nrows() == 0 {
-        return Err(Error::EmptyInput {
-            what: "points of the Fréchet mean".into(),
-        });
-    }
-    let rows: Vec<Vec<f64>> = points
-        .row_iter()
-        .map(|r| r.iter().copied().collect())
-        .collect();
-    for r in &rows {
-        validate::finite("points", r)?;
-    }
+    let rows = point_rows(points, d, "points of the Fréchet mean")?;
     let start = match start {
         Some(s) => {
             validate::len("Fréchet mean start", d, s.len())?;
@@ -130,6 +118,23 @@ pub fn frechet_mean<M: Metric + ?Sized>(
     karcher(metric, &members, start, &mut curves, options)
 }
 
+/// The rows of `points` (rows = observations), checked: `dim` columns, at least one row,
+/// finite coordinates.
+pub(crate) fn point_rows(points: &DMatrix<f64>, dim: usize, what: &str) -> Result<Vec<Vec<f64>>> {
+    validate::len("point dimension (columns)", dim, points.ncols())?;
+    if points.nrows() == 0 {
+        return Err(Error::EmptyInput { what: what.into() });
+    }
+    let rows: Vec<Vec<f64>> = points
+        .row_iter()
+        .map(|r| r.iter().copied().collect())
+        .collect();
+    for r in &rows {
+        validate::finite(what, r)?;
+    }
+    Ok(rows)
+}
+
 /// The geodesics from each member to `mu` (warm from `curves`, which are updated).
 fn spokes<M: Metric + ?Sized>(
     metric: &M,
@@ -143,6 +148,18 @@ fn spokes<M: Metric + ?Sized>(
         .zip(curves.par_iter())
         .map(|(x, warm)| towards(metric, x, mu, warm.as_ref(), options))
         .collect()
+}
+
+/// Hands the final geodesics' curves back as warm starts, and returns `mean`.
+fn finish(
+    curves: &mut [Option<FaberSchauder>],
+    geos: &[Option<Geodesic>],
+    mean: FrechetMean,
+) -> FrechetMean {
+    for (c, geo) in curves.iter_mut().zip(geos) {
+        *c = geo.as_ref().map(|g| g.curve.clone());
+    }
+    mean
 }
 
 /// Karcher's iteration from `start`, with `curves[i]` a warm start for member `i`'s geodesic
@@ -183,17 +200,18 @@ pub(crate) fn karcher<M: Metric + ?Sized>(
         let norm = quadratic_form(&g, &v).max(0.0).sqrt();
         let done = norm <= options.tolerance * variance.sqrt();
         if done || steps >= options.max_steps {
-            for (c, geo) in curves.iter_mut().zip(&geos) {
-                *c = geo.as_ref().map(|g| g.curve.clone());
-            }
-            return Ok(FrechetMean {
-                point: mu,
-                variance,
-                gradient_norm: norm,
-                steps,
-                converged: done,
-                geodesics: solved,
-            });
+            return Ok(finish(
+                curves,
+                &geos,
+                FrechetMean {
+                    point: mu,
+                    variance,
+                    gradient_norm: norm,
+                    steps,
+                    converged: done,
+                    geodesics: solved,
+                },
+            ));
         }
         // Backtracking: halve the step until F decreases (or the trial point is admissible).
         let warm: Vec<Option<FaberSchauder>> = geos
@@ -221,17 +239,18 @@ pub(crate) fn karcher<M: Metric + ?Sized>(
             step *= 0.5;
             if step < 1e-6 || steps >= options.max_steps {
                 // No decrease along the gradient: mu is stationary to the geodesics' accuracy.
-                for (c, geo) in curves.iter_mut().zip(&geos) {
-                    *c = geo.as_ref().map(|g| g.curve.clone());
-                }
-                return Ok(FrechetMean {
-                    point: mu,
-                    variance,
-                    gradient_norm: norm,
-                    steps,
-                    converged: false,
-                    geodesics: solved,
-                });
+                return Ok(finish(
+                    curves,
+                    &geos,
+                    FrechetMean {
+                        point: mu,
+                        variance,
+                        gradient_norm: norm,
+                        steps,
+                        converged: false,
+                        geodesics: solved,
+                    },
+                ));
             }
         }
     }

@@ -53,7 +53,7 @@ use uqforge_core::rng::{SeededRng, stream, uniform01};
 use uqforge_core::{Error, Result, validate};
 
 use crate::curve::FaberSchauder;
-use crate::frechet::{FrechetOptions, karcher};
+use crate::frechet::{FrechetOptions, karcher, point_rows};
 use crate::geodesic::{GeodesicOptions, towards};
 use crate::metric::Metric;
 
@@ -150,19 +150,7 @@ pub fn kmeans<M: Metric + ?Sized>(
     options: &KMeansOptions,
 ) -> Result<Clustering> {
     let (n, d) = points.shape();
-    validate::len("point dimension (columns)", metric.dim(), d)?;
-    if n == 0 {
-        return Err(Error::EmptyInput {
-            what: "points to cluster".into(),
-        });
-    }
-    let rows: Vec<Vec<f64>> = points
-        .row_iter()
-        .map(|r| r.iter().copied().collect())
-        .collect();
-    for r in &rows {
-        validate::finite("points", r)?;
-    }
+    let rows = point_rows(points, metric.dim(), "points to cluster")?;
     validate::at_least("k", options.k, 1)?;
     if options.k > n {
         return Err(Error::invalid_parameter(

@@ -2,27 +2,8 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use uqforge_latent::{Activation, Hyperbolic, Layer, Metric, Mlp, PullBack, Ridge, Sphere};
-
-fn mlp() -> Mlp {
-    let layer = |out: usize, inp: usize, activation, phase: f64| Layer {
-        weights: (0..out)
-            .map(|r| {
-                (0..inp)
-                    .map(|c| ((r * 5 + c * 3) as f64 + phase).sin())
-                    .collect()
-            })
-            .collect(),
-        bias: (0..out).map(|r| 0.3 * (r as f64 + phase).cos()).collect(),
-        activation,
-    };
-    Mlp::new(vec![
-        layer(6, 2, Activation::Softplus, 0.2),
-        layer(5, 6, Activation::Tanh, 1.1),
-        layer(3, 5, Activation::Identity, 2.3),
-    ])
-    .unwrap()
-}
+use uqforge_latent::bench::mlp_decoder;
+use uqforge_latent::{Hyperbolic, Metric, PullBack, Ridge, Sphere};
 
 /// Central differences of the polyline energy, relative tolerance `tol`.
 fn check<M: Metric>(metric: &M, nodes: &[f64], tol: f64) -> Result<(), TestCaseError> {
@@ -67,7 +48,7 @@ proptest! {
     }
 
     #[test]
-    fn mlp_energy_gradient(xs in polyline(-2.0, 2.0)) {
-        check(&PullBack::new(mlp()), &xs, 1e-6)?;
+    fn mlp_energy_gradient(xs in polyline(-2.0, 2.0), seed in 0u64..100) {
+        check(&PullBack::new(mlp_decoder(seed).unwrap()), &xs, 1e-6)?;
     }
 }

@@ -4,10 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use uqforge_core::rng::{rng_from_seed, standard_normal};
-use uqforge_latent::{
-    Activation, GeodesicOptions, Layer, Metric, Mlp, PullBack, Ridge, geodesic, geodesic_from,
-};
+use uqforge_latent::bench::mlp_decoder;
+use uqforge_latent::{GeodesicOptions, Metric, PullBack, Ridge, geodesic, geodesic_from};
 
 #[test]
 fn ridge_geodesic_distances_equal_unrolled_distances() {
@@ -67,28 +65,6 @@ fn tunnelling_through_a_narrow_ridge_is_detected_and_refined_away() {
     );
 }
 
-/// A 2 -> 16 -> 16 -> 3 tanh decoder with standard normal weights (seeded).
-fn decoder(seed: u64) -> Mlp {
-    let mut rng = rng_from_seed(seed);
-    let mut layer = |out: usize, inp: usize, activation| Layer {
-        weights: (0..out)
-            .map(|_| {
-                (0..inp)
-                    .map(|_| standard_normal(&mut rng) / (inp as f64).sqrt())
-                    .collect()
-            })
-            .collect(),
-        bias: (0..out).map(|_| 0.5 * standard_normal(&mut rng)).collect(),
-        activation,
-    };
-    Mlp::new(vec![
-        layer(16, 2, Activation::Tanh),
-        layer(16, 16, Activation::Tanh),
-        layer(3, 16, Activation::Identity),
-    ])
-    .unwrap()
-}
-
 /// The pull-back length of the straight segment, on 4096 pieces.
 fn straight_length<M: Metric>(metric: &M, a: &[f64], b: &[f64]) -> f64 {
     let n = 4096;
@@ -113,7 +89,7 @@ proptest! {
         seed in 0u64..1000, a in point(), b in point(), c in point(),
     ) {
         prop_assume!(a != b && b != c && a != c);
-        let metric = PullBack::new(decoder(seed));
+        let metric = PullBack::new(mlp_decoder(seed).unwrap());
         let options = GeodesicOptions::default();
         let d = |p: &[f64; 2], q: &[f64; 2]| geodesic(&metric, p, q, &options).unwrap().length;
         let (ab, ba, bc, ac) = (d(&a, &b), d(&b, &a), d(&b, &c), d(&a, &c));

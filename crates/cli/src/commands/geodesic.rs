@@ -7,14 +7,57 @@ use uqforge_latent::{
     Euclidean, GeodesicOptions, Hyperbolic, Metric, Mlp, PullBack, Ridge, Sphere, geodesic,
 };
 
-/// Arguments of `uqforge geodesic`.
+/// The metric of `uqforge geodesic`, `kmeans` and `curvature`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {
+pub(crate) struct MetricArgs {
     /// euclidean, hyperbolic (upper half-plane, y > 0), sphere (stereographic chart), ridge
     /// (pull-back of g(z) = (z1, z2, A exp(-z1^2 / (2 S^2)))) or mlp:FILE.json (pull-back of
     /// an MLP decoder; format in the uqforge-latent README).
     #[arg(long)]
-    metric: String,
+    pub(crate) metric: String,
+    /// Ridge height A (--metric ridge).
+    #[arg(long, default_value_t = 2.0, allow_hyphen_values = true)]
+    ridge_height: f64,
+    /// Ridge width S (--metric ridge).
+    #[arg(long, default_value_t = 0.1)]
+    ridge_width: f64,
+}
+
+impl MetricArgs {
+    /// The metric named on the command line (`euclidean` in dimension `dim`; the others fix
+    /// their own).
+    pub(crate) fn build(&self, dim: usize) -> Result<Box<dyn Metric>> {
+        Ok(match self.metric.as_str() {
+            "euclidean" => Box::new(Euclidean::new(dim)?),
+            "hyperbolic" => Box::new(Hyperbolic),
+            "sphere" => Box::new(Sphere),
+            "ridge" => Box::new(PullBack::new(Ridge::new(
+                self.ridge_height,
+                self.ridge_width,
+            )?)),
+            other => match other.strip_prefix("mlp:") {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+                    Box::new(PullBack::new(Mlp::from_json(&text)?))
+                }
+                None => {
+                    return Err(Error::invalid_parameter(
+                        "--metric",
+                        format!(
+                            "`{other}` is not one of: euclidean, hyperbolic, sphere, ridge, mlp:FILE.json"
+                        ),
+                    ));
+                }
+            },
+        })
+    }
+}
+
+/// Arguments of `uqforge geodesic`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    metric: MetricArgs,
     /// Start point, comma-separated coordinates (e.g. -3,1).
     #[arg(long, allow_hyphen_values = true)]
     from: String,
@@ -27,16 +70,10 @@ pub(crate) struct Args {
     /// Energy grid points per curve piece (raised automatically by the tunnelling check).
     #[arg(long, default_value_t = 4)]
     oversampling: usize,
-    /// Ridge height A (--metric ridge).
-    #[arg(long, default_value_t = 2.0, allow_hyphen_values = true)]
-    ridge_height: f64,
-    /// Ridge width S (--metric ridge).
-    #[arg(long, default_value_t = 0.1)]
-    ridge_width: f64,
 }
 
 pub(crate) fn run(args: &Args) -> Result<Value> {
-    let metric = metric(&args.metric, 2, args.ridge_height, args.ridge_width)?;
+    let metric = args.metric.build(2)?;
     let from = point("--from", &args.from)?;
     let to = point("--to", &args.to)?;
     let options = GeodesicOptions {
@@ -54,7 +91,7 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         "iterations": g.iterations,
         "converged": g.converged,
         "evaluations": g.evaluations,
-        "metric": args.metric,
+        "metric": args.metric.metric,
         "from": from,
         "to": to,
         "levels": args.levels,
@@ -63,36 +100,6 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         "log_map": g.log_map(metric.as_ref())?,
         "curve": nodes,
     }))
-}
-
-/// The metric named on the command line (`euclidean` in dimension `dim`; the others fix
-/// their own).
-pub(crate) fn metric(
-    spec: &str,
-    dim: usize,
-    ridge_height: f64,
-    ridge_width: f64,
-) -> Result<Box<dyn Metric>> {
-    Ok(match spec {
-        "euclidean" => Box::new(Euclidean::new(dim)?),
-        "hyperbolic" => Box::new(Hyperbolic),
-        "sphere" => Box::new(Sphere),
-        "ridge" => Box::new(PullBack::new(Ridge::new(ridge_height, ridge_width)?)),
-        other => match other.strip_prefix("mlp:") {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-                Box::new(PullBack::new(Mlp::from_json(&text)?))
-            }
-            None => {
-                return Err(Error::invalid_parameter(
-                    "--metric",
-                    format!(
-                        "`{other}` is not one of: euclidean, hyperbolic, sphere, ridge, mlp:FILE.json"
-                    ),
-                ));
-            }
-        },
-    })
 }
 
 /// Comma-separated coordinates.

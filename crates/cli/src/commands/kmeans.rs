@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use uqforge_core::{Error, Result};
 use uqforge_latent::{CentroidUpdate, Initialisation, KMeansOptions, kmeans};
 
-use super::geodesic::metric;
+use super::geodesic::MetricArgs;
 use super::ot::points;
 
 /// Arguments of `uqforge kmeans`.
@@ -17,9 +17,8 @@ pub(crate) struct Args {
     /// Number of clusters.
     #[arg(long)]
     k: usize,
-    /// euclidean, hyperbolic, sphere, ridge or mlp:FILE.json (as for `uqforge geodesic`).
-    #[arg(long)]
-    metric: String,
+    #[command(flatten)]
+    metric: MetricArgs,
     /// Faber–Schauder levels J of the geodesics.
     #[arg(long, default_value_t = 4)]
     levels: usize,
@@ -38,17 +37,11 @@ pub(crate) struct Args {
     /// Assignment–update rounds per restart at most.
     #[arg(long, default_value_t = 50)]
     max_iterations: usize,
-    /// Ridge height A (--metric ridge).
-    #[arg(long, default_value_t = 2.0, allow_hyphen_values = true)]
-    ridge_height: f64,
-    /// Ridge width S (--metric ridge).
-    #[arg(long, default_value_t = 0.1)]
-    ridge_width: f64,
 }
 
 pub(crate) fn run(args: &Args) -> Result<Value> {
     let x = points(&args.data, "data")?;
-    let metric = metric(&args.metric, x.ncols(), args.ridge_height, args.ridge_width)?;
+    let metric = args.metric.build(x.ncols())?;
     let update = match args.update.as_str() {
         "frechet" => CentroidUpdate::Frechet,
         "medoid" => CentroidUpdate::Medoid,
@@ -89,7 +82,7 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
         "restart": c.restart,
         "restarts": c.restarts,
         "geodesics": c.geodesics,
-        "metric": args.metric,
+        "metric": args.metric.metric,
         "levels": args.levels,
         "update": args.update,
         "n": x.nrows(),
