@@ -136,7 +136,7 @@ fn main() -> uqforge_core::Result<()> {
         writeln!(
             svg,
             r#"<text x="{}" y="{}" fill="{}">J = {levels}: length error {:.1e}</text>"#,
-            x1 + 8.0,
+            x1 + w / 2.0 - 80.0,
             y1 + h - 80.0 + legend,
             COLOURS[i % 4],
             g.length / exact - 1.0
