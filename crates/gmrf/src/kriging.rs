@@ -80,17 +80,21 @@ impl GeostatModel {
         let n0 = a0.nrows();
         uqforge_core::validate::len(
             "prediction observation-matrix columns (mesh nodes)",
-            self.a.ncols(),
+            self.obs.a.ncols(),
             a0.ncols(),
         )?;
         uqforge_core::validate::len("prediction covariate rows", n0, x0.nrows())?;
-        uqforge_core::validate::len("prediction covariate columns", self.x.ncols(), x0.ncols())?;
+        uqforge_core::validate::len(
+            "prediction covariate columns",
+            self.obs.x.ncols(),
+            x0.ncols(),
+        )?;
         uqforge_core::validate::finite("prediction covariates", x0.as_slice())?;
         uqforge_core::validate::finite("prediction observation matrix", a0.values())?;
         let Factors { post, s2, .. } = self.factors(params)?;
-        let (beta, beta_cov) = self.gls(&post, s2)?;
-        let r = &self.y - &self.x * &beta;
-        let mu = post.solve(&(&self.at * &r / s2))?;
+        let (beta, beta_cov) = self.obs.gls(&post, s2)?;
+        let r = &self.obs.y - &self.obs.x * &beta;
+        let mu = post.solve(&(&self.obs.at * &r / s2))?;
         let mean = x0 * &beta + a0 * &mu;
 
         // Simple-kriging variances diag(A0 Qp^{-1} A0') from the selected inverse; rows whose
@@ -134,8 +138,8 @@ impl GeostatModel {
         }
 
         // Universal-kriging term: U = X0 - A0 Qp^{-1} A' X / s^2.
-        if self.x.ncols() > 0 {
-            let w = post.solve_matrix(&(&self.at * &self.x / s2))?;
+        if self.obs.x.ncols() > 0 {
+            let w = post.solve_matrix(&(&self.obs.at * &self.obs.x / s2))?;
             let u = x0 - a0 * w;
             for k in 0..n0 {
                 let uk = u.row(k);

@@ -145,6 +145,15 @@ pub(crate) struct Core {
 #[derive(Debug, Clone)]
 pub struct GeostatModel {
     spde: SpdeOperator,
+    pub(crate) obs: Observations,
+}
+
+/// The observation side of the model for a field on any precision pattern (a spatial SPDE's,
+/// or the joint one of a space-time model): the data, $A$, and the symbolic factorisations of
+/// $Q$ and $Q_p = Q + A^\top A/s^2$; the likelihood and its gradient given factorised
+/// precisions and their derivatives.
+#[derive(Debug, Clone)]
+pub(crate) struct Observations {
     prior: SymbolicCholesky,
     posterior: SymbolicCholesky,
     post_pattern: SparsityPattern,
@@ -169,6 +178,132 @@ impl GeostatModel {
         y: DVector<f64>,
         x: DMatrix<f64>,
     ) -> Result<Self> {
+        Ok(Self {
+            spde: spde.clone(),
+            obs: Observations::new(spde.pattern(), a, y, x)?,
+        })
+    }
+
+    /// Number of observations.
+    pub fn n_obs(&self) -> usize {
+        self.obs.y.len()
+    }
+
+    /// Number of covariates.
+    pub fn n_covariates(&self) -> usize {
+        self.obs.x.ncols()
+    }
+
+    /// The SPDE operator of the field.
+    pub fn spde(&self) -> &SpdeOperator {
+        &self.spde
+    }
+
+    /// The Matérn parameters of `p`.
+    ///
+    /// # Errors
+    /// Non-positive or non-finite range or sigma.
+    pub fn matern(&self, p: &Params) -> Result<Matern> {
+        Matern::from_range_sigma(self.spde.alpha(), p.range, p.sigma)
+    }
+
+    /// Profile log-likelihood at `p`, with its gradient when `gradient` is true.
+    ///
+    /// # Errors
+    /// Non-positive parameters, or a precision that is not positive definite (the message
+    /// names the parameters).
+    pub fn evaluate(&self, p: &Params, gradient: bool) -> Result<Evaluation> {
+        self.evaluate_with(p, &Coefficients::Profiled, gradient)
+    }
+
+    /// Log-likelihood at `p` with the coefficients treated as `coefficients` says, and its
+    /// gradient in $(\log\rho, \log\sigma, \log s^2)$ when `gradient` is true. With
+    /// [`Coefficients::Gaussian`], [`Evaluation::beta`] and [`Evaluation::beta_covariance`] are
+    /// the coefficients' posterior mean and covariance.
+    ///
+    /// # Errors
+    /// As [`GeostatModel::evaluate`], and a prior mean of the wrong length or a non-positive
+    /// prior variance.
+    pub fn evaluate_with(
+        &self,
+        p: &Params,
+        coefficients: &Coefficients,
+        gradient: bool,
+    ) -> Result<Evaluation> {
+        if let Coefficients::Gaussian { mean, variance } = coefficients {
+            uqforge_core::validate::len(
+                "prior mean of the coefficients",
+                self.obs.x.ncols(),
+                mean.len(),
+            )?;
+            uqforge_core::validate::finite("prior mean of the coefficients", mean.as_slice())?;
+            uqforge_core::validate::positive("prior variance of the coefficients", *variance)?;
+        }
+        let field = self.matern(p)?;
+        let factors = self.factors(p)?;
+        let derivatives = || self.stationary_derivatives(&field, &factors.q);
+        let core = self.obs.evaluate_factors_with(
+            &factors,
+            gradient.then_some(&derivatives),
+            coefficients,
+        )?;
+        Ok(Evaluation {
+            params: *p,
+            log_likelihood: core.log_likelihood,
+            gradient: core.gradient.map(|g| [g[0], g[1], g[2]]),
+            beta: core.beta,
+            beta_covariance: core.beta_covariance,
+            field_mean: core.field_mean,
+        })
+    }
+
+    /// $\partial Q / \partial\log\rho = -\partial Q / \partial\log\kappa + 2\nu Q$ and
+    /// $\partial Q / \partial\log\sigma = -2Q$.
+    fn stationary_derivatives(
+        &self,
+        field: &Matern,
+        q: &CscMatrix<f64>,
+    ) -> Result<Vec<CscMatrix<f64>>> {
+        let nu = field.nu();
+        let dq_kappa = self.spde.precision_dlog_kappa(field)?;
+        let mut dq_range = q.clone();
+        for (v, k) in dq_range.values_mut().iter_mut().zip(dq_kappa.values()) {
+            *v = 2.0 * nu * *v - k;
+        }
+        let mut dq_sigma = q.clone();
+        for v in dq_sigma.values_mut() {
+            *v *= -2.0;
+        }
+        Ok(vec![dq_range, dq_sigma])
+    }
+
+    /// The prior and posterior factorisations at `p`.
+    pub(crate) fn factors(&self, p: &Params) -> Result<Factors> {
+        uqforge_core::validate::positive("noise_sd", p.noise_sd)?;
+        let q = self.spde.precision(&self.matern(p)?)?;
+        self.obs.factors_of(
+            q,
+            p.noise_sd,
+            &format!(
+                "range = {}, sigma = {}, noise_sd = {}",
+                p.range, p.sigma, p.noise_sd
+            ),
+        )
+    }
+}
+
+impl Observations {
+    /// The observation model for responses `y`, observation matrix `a` (`n x m`, `m` the
+    /// columns of `pattern`) and covariates `x` (`n x p`), for precisions on `pattern`.
+    ///
+    /// # Errors
+    /// As [`GeostatModel::new`].
+    pub(crate) fn new(
+        pattern: &SparsityPattern,
+        a: CscMatrix<f64>,
+        y: DVector<f64>,
+        x: DMatrix<f64>,
+    ) -> Result<Self> {
         let n = y.len();
         uqforge_core::validate::non_empty("responses", y.as_slice())?;
         uqforge_core::validate::finite("responses", y.as_slice())?;
@@ -176,7 +311,7 @@ impl GeostatModel {
         uqforge_core::validate::len("covariate rows", n, x.nrows())?;
         uqforge_core::validate::len(
             "observation matrix columns (mesh nodes)",
-            spde.pattern().major_dim(),
+            pattern.major_dim(),
             a.ncols(),
         )?;
         uqforge_core::validate::finite("covariates", x.as_slice())?;
@@ -200,12 +335,11 @@ impl GeostatModel {
         }
         let at = a.transpose();
         let ata = &at * &a;
-        let q_pattern = spde.pattern().clone();
+        let q_pattern = pattern.clone();
         let q0 = on_pattern(&q_pattern, vec![0.0; q_pattern.nnz()])?;
         let post_pattern = union_pattern(&[&q0, &ata])?;
         let ata = on_pattern(&post_pattern, scatter(&post_pattern, &ata)?)?;
         Ok(Self {
-            spde: spde.clone(),
             prior: SymbolicCholesky::analyse(&q_pattern)?,
             posterior: SymbolicCholesky::analyse(&post_pattern)?,
             post_pattern,
@@ -218,35 +352,8 @@ impl GeostatModel {
     }
 
     /// Number of observations.
-    pub fn n_obs(&self) -> usize {
+    pub(crate) fn n_obs(&self) -> usize {
         self.y.len()
-    }
-
-    /// Number of covariates.
-    pub fn n_covariates(&self) -> usize {
-        self.x.ncols()
-    }
-
-    /// The SPDE operator of the field.
-    pub fn spde(&self) -> &SpdeOperator {
-        &self.spde
-    }
-
-    /// The Matérn parameters of `p`.
-    ///
-    /// # Errors
-    /// Non-positive or non-finite range or sigma.
-    pub fn matern(&self, p: &Params) -> Result<Matern> {
-        Matern::from_range_sigma(self.spde.alpha(), p.range, p.sigma)
-    }
-
-    /// Profile log-likelihood at `p`, with its gradient when `gradient` is true.
-    ///
-    /// # Errors
-    /// Non-positive parameters, or a precision that is not positive definite (the message
-    /// names the parameters).
-    pub fn evaluate(&self, p: &Params, gradient: bool) -> Result<Evaluation> {
-        self.evaluate_with(p, &Coefficients::Profiled, gradient)
     }
 
     /// Log-likelihood at factorised $Q$ and $Q_p$, and its gradient with respect to the
@@ -362,78 +469,6 @@ impl GeostatModel {
         Ok(())
     }
 
-    /// Log-likelihood at `p` with the coefficients treated as `coefficients` says, and its
-    /// gradient in $(\log\rho, \log\sigma, \log s^2)$ when `gradient` is true. With
-    /// [`Coefficients::Gaussian`], [`Evaluation::beta`] and [`Evaluation::beta_covariance`] are
-    /// the coefficients' posterior mean and covariance.
-    ///
-    /// # Errors
-    /// As [`GeostatModel::evaluate`], and a prior mean of the wrong length or a non-positive
-    /// prior variance.
-    pub fn evaluate_with(
-        &self,
-        p: &Params,
-        coefficients: &Coefficients,
-        gradient: bool,
-    ) -> Result<Evaluation> {
-        if let Coefficients::Gaussian { mean, variance } = coefficients {
-            uqforge_core::validate::len(
-                "prior mean of the coefficients",
-                self.x.ncols(),
-                mean.len(),
-            )?;
-            uqforge_core::validate::finite("prior mean of the coefficients", mean.as_slice())?;
-            uqforge_core::validate::positive("prior variance of the coefficients", *variance)?;
-        }
-        let field = self.matern(p)?;
-        let factors = self.factors(p)?;
-        let derivatives = || self.stationary_derivatives(&field, &factors.q);
-        let core =
-            self.evaluate_factors_with(&factors, gradient.then_some(&derivatives), coefficients)?;
-        Ok(Evaluation {
-            params: *p,
-            log_likelihood: core.log_likelihood,
-            gradient: core.gradient.map(|g| [g[0], g[1], g[2]]),
-            beta: core.beta,
-            beta_covariance: core.beta_covariance,
-            field_mean: core.field_mean,
-        })
-    }
-
-    /// $\partial Q / \partial\log\rho = -\partial Q / \partial\log\kappa + 2\nu Q$ and
-    /// $\partial Q / \partial\log\sigma = -2Q$.
-    fn stationary_derivatives(
-        &self,
-        field: &Matern,
-        q: &CscMatrix<f64>,
-    ) -> Result<Vec<CscMatrix<f64>>> {
-        let nu = field.nu();
-        let dq_kappa = self.spde.precision_dlog_kappa(field)?;
-        let mut dq_range = q.clone();
-        for (v, k) in dq_range.values_mut().iter_mut().zip(dq_kappa.values()) {
-            *v = 2.0 * nu * *v - k;
-        }
-        let mut dq_sigma = q.clone();
-        for v in dq_sigma.values_mut() {
-            *v *= -2.0;
-        }
-        Ok(vec![dq_range, dq_sigma])
-    }
-
-    /// The prior and posterior factorisations at `p`.
-    pub(crate) fn factors(&self, p: &Params) -> Result<Factors> {
-        uqforge_core::validate::positive("noise_sd", p.noise_sd)?;
-        let q = self.spde.precision(&self.matern(p)?)?;
-        self.factors_of(
-            q,
-            p.noise_sd,
-            &format!(
-                "range = {}, sigma = {}, noise_sd = {}",
-                p.range, p.sigma, p.noise_sd
-            ),
-        )
-    }
-
     /// The factorisations of a precision `q` on the operator's pattern and of
     /// $Q + A^\top A / s^2$; `describe` names the parameters in errors.
     pub(crate) fn factors_of(
@@ -509,14 +544,15 @@ mod tests {
     /// The dense profile log-likelihood: V = A Q^{-1} A' + s^2 I, GLS beta, MVN density.
     fn dense_loglik(m: &GeostatModel, p: &Params) -> f64 {
         let q = dense(&m.spde.precision(&m.matern(p).unwrap()).unwrap());
-        let a = dense(&m.a);
+        let a = dense(&m.obs.a);
         let n = m.n_obs();
         let v = &a * q.try_inverse().unwrap() * a.transpose()
             + DMatrix::identity(n, n) * p.noise_sd.powi(2);
         let vc = v.cholesky().unwrap();
-        let vinv_x = vc.solve(&m.x);
-        let beta = (m.x.transpose() * &vinv_x).try_inverse().unwrap() * (vinv_x.transpose() * &m.y);
-        let r = &m.y - &m.x * beta;
+        let vinv_x = vc.solve(&m.obs.x);
+        let beta = (m.obs.x.transpose() * &vinv_x).try_inverse().unwrap()
+            * (vinv_x.transpose() * &m.obs.y);
+        let r = &m.obs.y - &m.obs.x * beta;
         let logdet: f64 = 2.0 * vc.l().diagonal().map(f64::ln).sum();
         -0.5 * (n as f64 * (2.0 * std::f64::consts::PI).ln() + logdet + r.dot(&vc.solve(&r)))
     }
@@ -591,13 +627,13 @@ mod tests {
         };
         // Dense: y ~ N(X b0, A Q^-1 A' + s^2 I + v X X').
         let q = dense(&m.spde.precision(&m.matern(&p).unwrap()).unwrap());
-        let a = dense(&m.a);
+        let a = dense(&m.obs.a);
         let n = m.n_obs();
         let v = &a * q.try_inverse().unwrap() * a.transpose()
             + DMatrix::identity(n, n) * p.noise_sd.powi(2)
-            + &m.x * m.x.transpose() * 2.5;
+            + &m.obs.x * m.obs.x.transpose() * 2.5;
         let vc = v.cholesky().unwrap();
-        let r = &m.y - &m.x * &b0;
+        let r = &m.obs.y - &m.obs.x * &b0;
         let logdet: f64 = 2.0 * vc.l().diagonal().map(f64::ln).sum();
         let want =
             -0.5 * (n as f64 * (2.0 * std::f64::consts::PI).ln() + logdet + r.dot(&vc.solve(&r)));
@@ -608,7 +644,7 @@ mod tests {
             e.log_likelihood
         );
         // Posterior mean of beta: b0 + v X' (V + v X X')^{-1} r.
-        let post_beta = &b0 + m.x.transpose() * vc.solve(&r) * 2.5;
+        let post_beta = &b0 + m.obs.x.transpose() * vc.solve(&r) * 2.5;
         assert!((&e.beta - post_beta).abs().max() < 1e-9);
         // Gradient against central differences.
         let g = e.gradient.unwrap();

@@ -325,7 +325,7 @@ impl GeostatModel {
         let describe = format!(
             "theta_tau = {theta_tau:?}, theta_kappa = {theta_kappa:?}, noise_sd = {noise_sd}"
         );
-        let factors = self.factors_of(q, noise_sd, &describe)?;
+        let factors = self.obs.factors_of(q, noise_sd, &describe)?;
         let derivatives = || ns.precision_derivatives(theta_tau, theta_kappa);
         let Core {
             log_likelihood,
@@ -333,7 +333,7 @@ impl GeostatModel {
             beta,
             field_mean,
             ..
-        } = self.evaluate_factors_with(
+        } = self.obs.evaluate_factors_with(
             &factors,
             gradient.then_some(&derivatives),
             &Coefficients::Profiled,

@@ -115,16 +115,16 @@ impl GeostatModel {
         let Factors {
             prior, post, s2, ..
         } = self.factors(params)?;
-        let (beta, _) = self.gls(&post, s2)?;
-        let r = &self.y - &self.x * &beta;
-        let mu = post.solve(&(&self.at * &r / s2))?;
+        let (beta, _) = self.obs.gls(&post, s2)?;
+        let r = &self.obs.y - &self.obs.x * &beta;
+        let mu = post.solve(&(&self.obs.at * &r / s2))?;
         let xs = prior.sample(count, seed)?;
         let mut rng = uqforge_core::rng::stream(seed, 1);
         let noise = DMatrix::from_fn(self.n_obs(), count, |_, _| {
             params.noise_sd * uqforge_core::rng::standard_normal(&mut rng)
         });
-        let ys = &self.a * &xs + noise;
-        let correction = post.solve_matrix(&(&self.at * ys / s2))?;
+        let ys = &self.obs.a * &xs + noise;
+        let correction = post.solve_matrix(&(&self.obs.at * ys / s2))?;
         let mut out = xs - correction;
         for mut c in out.column_iter_mut() {
             c += &mu;
