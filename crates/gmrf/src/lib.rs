@@ -17,6 +17,7 @@ pub mod prior;
 pub mod selinv;
 pub mod simulate;
 pub mod spacetime;
+pub mod spacetime_likelihood;
 mod sparse;
 #[cfg(test)]
 mod testing;

@@ -1,0 +1,318 @@
+//! The exact log-likelihood of observations of an advection–diffusion field at
+//! (location, time step) pairs.
+//!
+//! # Model
+//! The field $u_k$ on the mesh nodes follows the implicit-Euler recursion of
+//! [`crate::spacetime`] from rest, $u_0 = 0$. Observation $i$ is taken at a point $s_i$ of the
+//! mesh and a time step $t_i \ge 1$:
+//!
+//! $$
+//! y_i = x_i^\top\beta + \sum_j A_{ij}\, u_{B + t_i, j} + \varepsilon_i,
+//! \qquad \varepsilon_i \sim N(0, s^2),
+//! $$
+//!
+//! with $A$ the barycentric weights of $s_i$ ([`crate::Mesh::observation_matrix`]) and $B$
+//! unobserved burn-in steps, so that the observed steps are close to the stationary law
+//! rather than to the state at rest (the variance deficit after $B$ steps is the factor
+//! $(1 + \kappa^{2\alpha}\Delta t/c)^{-2B}$ on the slowest mode, see
+//! [`crate::spacetime::field_on_unit_square`]).
+//!
+//! # Likelihood
+//! Stacking the steps $u = (u_1, \dots, u_{B+T})$, the joint precision $Q$ is the sparse block
+//! tridiagonal matrix of [`crate::spacetime::SpaceTime::precision`], and the observation
+//! matrix of the stacked field puts row $i$'s weights in block $B + t_i$. The model is then
+//! the spatial one of [`crate::likelihood`] on a larger pattern, and the same sparse route
+//! gives the exact log-likelihood: two Cholesky factorisations (of $Q$ and of
+//! $Q + A^\top A/s^2$, symbolic analyses done once), the coefficients $\beta$ profiled out by
+//! generalised least squares.
+//!
+//! Not yet here (issue #8): the gradient with respect to the model's parameters and the
+//! maximum-likelihood fit.
+//!
+//! ```
+//! use nalgebra::{DMatrix, DVector};
+//! use uqforge_gmrf::Mesh;
+//! use uqforge_gmrf::spacetime::AdvectionDiffusion;
+//! use uqforge_gmrf::spacetime_likelihood::SpaceTimeObservations;
+//!
+//! let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 6, 6)?;
+//! let model = AdvectionDiffusion::from_range_sigma(0.4, 1.0, [0.5, 0.0])?;
+//! let locations = DMatrix::from_row_slice(4, 2, &[0.2, 0.2, 0.7, 0.4, 0.2, 0.2, 0.5, 0.9]);
+//! let times = [1, 1, 2, 3];
+//! let y = DVector::from_row_slice(&[0.3, -0.1, 0.5, 0.2]);
+//! let data = SpaceTimeObservations::new(&mesh, 0.05, &model, &locations, &times, y,
+//!     DMatrix::zeros(4, 0), 2)?;
+//! let fit = data.log_likelihood(&model, 0.1)?;
+//! assert!(fit.log_likelihood.is_finite());
+//! # Ok::<(), uqforge_core::Error>(())
+//! ```
+
+use nalgebra::{DMatrix, DVector};
+use nalgebra_sparse::{CooMatrix, CscMatrix, pattern::SparsityPattern};
+use serde::{Deserialize, Serialize};
+use uqforge_core::{Error, Result, validate};
+
+use crate::Mesh;
+use crate::likelihood::{Coefficients, Core, Observations};
+use crate::spacetime::{AdvectionDiffusion, MAX_JOINT_UNKNOWNS, SpaceTime};
+use crate::sparse::{on_pattern, scatter};
+
+/// Observations of a space-time field, with the structure of their likelihood; see the
+/// [module docs](self).
+#[derive(Debug, Clone)]
+pub struct SpaceTimeObservations {
+    mesh: Mesh,
+    dt: f64,
+    steps: usize,
+    burn_in: usize,
+    pattern: SparsityPattern,
+    obs: Observations,
+}
+
+/// One evaluation of the space-time log-likelihood.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpaceTimeEvaluation {
+    /// $\ell$ at the model and noise, $\beta$ profiled out.
+    pub log_likelihood: f64,
+    /// The generalised least-squares $\hat\beta$.
+    pub beta: DVector<f64>,
+    /// Its covariance given the field parameters.
+    pub beta_covariance: DMatrix<f64>,
+}
+
+impl SpaceTimeObservations {
+    /// Observations `y` at the rows of `locations` (points of `mesh`) and the time steps
+    /// `times` ($\ge 1$, in non-decreasing order, one per row), covariates `x` (`n x p`), a
+    /// time step `dt` and `burn_in` unobserved steps before the first one. `template` fixes
+    /// the structure (the smoothness orders) of the models evaluated later.
+    ///
+    /// # Errors
+    /// No observations; `times` of another length than the rows, a step 0, or steps out of
+    /// order; points outside the mesh; non-finite values; a joint field of more than
+    /// [`MAX_JOINT_UNKNOWNS`] unknowns; and the checks of the spatial model on `y` and `x`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        mesh: &Mesh,
+        dt: f64,
+        template: &AdvectionDiffusion,
+        locations: &DMatrix<f64>,
+        times: &[usize],
+        y: DVector<f64>,
+        x: DMatrix<f64>,
+        burn_in: usize,
+    ) -> Result<Self> {
+        let n = locations.nrows();
+        validate::len("time steps (one per observation)", n, times.len())?;
+        validate::non_empty("time steps", times)?;
+        if let Some(i) = times.iter().position(|&t| t == 0) {
+            return Err(Error::invalid_parameter(
+                "time steps",
+                format!("observation {i} is at step 0, the state at rest: steps start at 1"),
+            ));
+        }
+        if let Some(i) = times.windows(2).position(|w| w[1] < w[0]) {
+            return Err(Error::invalid_parameter(
+                "time steps",
+                format!(
+                    "not in time order: observation {} at step {} follows step {}",
+                    i + 1,
+                    times[i + 1],
+                    times[i]
+                ),
+            ));
+        }
+        let steps = times.iter().copied().max().unwrap_or(1);
+        let m = mesh.n_nodes();
+        let total = burn_in
+            .checked_add(steps)
+            .and_then(|s| s.checked_mul(m))
+            .filter(|&t| t <= MAX_JOINT_UNKNOWNS)
+            .ok_or_else(|| {
+                Error::invalid_parameter(
+                    "time steps",
+                    format!(
+                        "{} steps of {m} nodes exceed the {MAX_JOINT_UNKNOWNS} unknowns of the joint \
+                         precision",
+                        burn_in.saturating_add(steps)
+                    ),
+                )
+            })?;
+        let spatial = mesh.observation_matrix(locations)?;
+        let mut coo = CooMatrix::new(n, total);
+        for j in 0..m {
+            let col = spatial.col(j);
+            for (&i, &w) in col.row_indices().iter().zip(col.values()) {
+                coo.push(i, (burn_in + times[i] - 1) * m + j, w);
+            }
+        }
+        let a = CscMatrix::from(&coo);
+        let q = SpaceTime::new(mesh, template, dt)?.precision(burn_in + steps)?;
+        let pattern = q.pattern().clone();
+        let obs = Observations::new(&pattern, a, y, x)?;
+        Ok(Self {
+            mesh: mesh.clone(),
+            dt,
+            steps,
+            burn_in,
+            pattern,
+            obs,
+        })
+    }
+
+    /// The observed steps $T$ (the largest of `times`).
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// The burn-in steps $B$.
+    pub fn burn_in(&self) -> usize {
+        self.burn_in
+    }
+
+    /// The log-likelihood of `model` with noise standard deviation `noise_sd`.
+    ///
+    /// # Errors
+    /// Invalid model parameters, a model whose joint precision has entries outside the
+    /// template's pattern (other smoothness orders), a non-positive `noise_sd`, or a
+    /// factorisation failure (the message names the parameters).
+    pub fn log_likelihood(
+        &self,
+        model: &AdvectionDiffusion,
+        noise_sd: f64,
+    ) -> Result<SpaceTimeEvaluation> {
+        let q = SpaceTime::new(&self.mesh, model, self.dt)?.precision(self.burn_in + self.steps)?;
+        let q = on_pattern(&self.pattern, scatter(&self.pattern, &q)?)?;
+        let describe = format!(
+            "range = {}, sigma = {}, advection = {:?}, c = {}, noise_sd = {noise_sd}",
+            model.range()?,
+            model.sigma()?,
+            model.advection,
+            model.c
+        );
+        let factors = self.obs.factors_of(q, noise_sd, &describe)?;
+        let Core {
+            log_likelihood,
+            beta,
+            beta_covariance,
+            ..
+        } = self
+            .obs
+            .evaluate_factors_with(&factors, None, &Coefficients::Profiled)?;
+        Ok(SpaceTimeEvaluation {
+            log_likelihood,
+            beta,
+            beta_covariance,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sparse::dense;
+
+    fn setup() -> (
+        Mesh,
+        AdvectionDiffusion,
+        DMatrix<f64>,
+        Vec<usize>,
+        DVector<f64>,
+        DMatrix<f64>,
+    ) {
+        let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 5, 4).unwrap();
+        let model = AdvectionDiffusion::from_range_sigma(0.5, 1.3, [1.5, -0.7]).unwrap();
+        let locations = DMatrix::from_row_slice(
+            6,
+            2,
+            &[0.1, 0.2, 0.8, 0.3, 0.45, 0.55, 0.1, 0.2, 0.9, 0.9, 0.3, 0.7],
+        );
+        let times = vec![1, 1, 2, 3, 3, 4];
+        let y = DVector::from_row_slice(&[0.4, -0.3, 1.1, 0.2, -0.8, 0.5]);
+        let x = DMatrix::from_fn(6, 2, |i, j| if j == 0 { 1.0 } else { locations[(i, 0)] });
+        (mesh, model, locations, times, y, x)
+    }
+
+    #[test]
+    fn log_likelihood_equals_the_dense_gaussian_density() {
+        let (mesh, model, locations, times, y, x) = setup();
+        let (dt, burn_in, s) = (0.1, 2, 0.3);
+        let data = SpaceTimeObservations::new(
+            &mesh,
+            dt,
+            &model,
+            &locations,
+            &times,
+            y.clone(),
+            x.clone(),
+            burn_in,
+        )
+        .unwrap();
+        let fit = data.log_likelihood(&model, s).unwrap();
+        // Dense: V = A Q^-1 A' + s^2 I, beta by GLS, the Gaussian log-density.
+        let q = dense(
+            &SpaceTime::new(&mesh, &model, dt)
+                .unwrap()
+                .precision(burn_in + 4)
+                .unwrap(),
+        );
+        let a = dense(&data.obs.a);
+        let v = &a * q.try_inverse().unwrap() * a.transpose() + DMatrix::identity(6, 6) * (s * s);
+        let vc = v.clone().cholesky().unwrap();
+        let vinv_x = vc.solve(&x);
+        let beta = (x.transpose() * &vinv_x).try_inverse().unwrap() * (vinv_x.transpose() * &y);
+        let r = &y - &x * &beta;
+        let logdet = 2.0 * vc.l().diagonal().map(f64::ln).sum();
+        let exact = -0.5 * 6.0 * (2.0 * std::f64::consts::PI).ln()
+            - 0.5 * logdet
+            - 0.5 * r.dot(&vc.solve(&r));
+        assert!(
+            (fit.log_likelihood - exact).abs() < 1e-9 * exact.abs(),
+            "{} vs {exact}",
+            fit.log_likelihood
+        );
+        assert!((&fit.beta - &beta).norm() < 1e-9);
+        // The observation matrix puts the weights in block B + t - 1.
+        let m = mesh.n_nodes();
+        let row = a.row(2);
+        assert!(
+            row.iter()
+                .enumerate()
+                .all(|(j, w)| *w == 0.0 || j / m == burn_in + 1)
+        );
+    }
+
+    #[test]
+    fn another_advection_is_evaluated_on_the_same_pattern() {
+        let (mesh, model, locations, times, y, x) = setup();
+        let data =
+            SpaceTimeObservations::new(&mesh, 0.1, &model, &locations, &times, y, x, 1).unwrap();
+        let slower = AdvectionDiffusion {
+            advection: [0.0, 0.0],
+            ..model
+        };
+        let (a, b) = (
+            data.log_likelihood(&model, 0.3).unwrap().log_likelihood,
+            data.log_likelihood(&slower, 0.3).unwrap().log_likelihood,
+        );
+        assert!(a.is_finite() && b.is_finite() && a != b);
+    }
+
+    #[test]
+    fn bad_time_indices_are_refused() {
+        let (mesh, model, locations, times, y, x) = setup();
+        let make = |t: &[usize], b: usize| {
+            SpaceTimeObservations::new(&mesh, 0.1, &model, &locations, t, y.clone(), x.clone(), b)
+        };
+        let err = make(&times[..5], 1).unwrap_err().to_string();
+        assert!(err.contains("time steps"), "{err}");
+        let err = make(&[1, 1, 3, 2, 3, 4], 1).unwrap_err().to_string();
+        assert!(err.contains("not in time order"), "{err}");
+        let err = make(&[0, 1, 2, 3, 3, 4], 1).unwrap_err().to_string();
+        assert!(err.contains("step 0"), "{err}");
+        let err = make(&times, 10_000).unwrap_err().to_string();
+        assert!(err.contains("unknowns"), "{err}");
+        let data = make(&times, 1).unwrap();
+        assert!(data.log_likelihood(&model, 0.0).is_err());
+        assert_eq!((data.steps(), data.burn_in()), (4, 1));
+    }
+}
