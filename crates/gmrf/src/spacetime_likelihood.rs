@@ -26,8 +26,25 @@
 //! $Q + A^\top A/s^2$, symbolic analyses done once), the coefficients $\beta$ profiled out by
 //! generalised least squares.
 //!
-//! Not yet here (issue #8): the gradient with respect to the model's parameters and the
-//! maximum-likelihood fit.
+//! # Gradient
+//! In the parameters $\theta = (\log\rho, \log\sigma, \gamma_1, \gamma_2, \log c)$ of the
+//! field and $\log s^2$ of the noise, the gradient is the spatial model's
+//! ([`crate::likelihood`]): for each $\theta_k$,
+//! $\frac12\operatorname{tr}(Q^{-1}Q_k) - \frac12\operatorname{tr}(Q_p^{-1}Q_k) -
+//! \frac12\mu^\top Q_k\mu$ with $Q_k = \partial Q/\partial\theta_k$, the traces from the
+//! selected inverses on the pattern. $Q \propto \sigma^{-2}$ gives $Q_{\log\sigma} = -2Q$
+//! exactly; the other $Q_k$ are central differences of the assembled precision (step
+//! $10^{-5}$, the same pattern; about ten correct digits), so the gradient is exact up to that
+//! rounding.
+//!
+//! # Maximum likelihood
+//! [`SpaceTimeObservations::maximum_likelihood`] maximises $\ell$ over $\theta$ and
+//! $\log s^2$ with argmin's L-BFGS (the gmrf crate's shared objective: the mean
+//! log-likelihood per observation), from a starting model; standard errors come from the
+//! observed information (central differences of the gradient), on the natural scale by the
+//! delta method.
+//!
+//! Not yet here (issue #8): the CLI `gmrf fit-st` and a timing benchmark.
 //!
 //! ```
 //! use nalgebra::{DMatrix, DVector};
@@ -42,7 +59,7 @@
 //! let y = DVector::from_row_slice(&[0.3, -0.1, 0.5, 0.2]);
 //! let data = SpaceTimeObservations::new(&mesh, 0.05, &model, &locations, &times, y,
 //!     DMatrix::zeros(4, 0), 2)?;
-//! let fit = data.log_likelihood(&model, 0.1)?;
+//! let fit = data.log_likelihood(&model, 0.1, true)?;
 //! assert!(fit.log_likelihood.is_finite());
 //! # Ok::<(), uqforge_core::Error>(())
 //! ```
@@ -54,6 +71,7 @@ use uqforge_core::{Error, Result, validate};
 
 use crate::Mesh;
 use crate::likelihood::{Coefficients, Core, Observations};
+use crate::optim::Objective;
 use crate::spacetime::{AdvectionDiffusion, MAX_JOINT_UNKNOWNS, SpaceTime};
 use crate::sparse::{on_pattern, scatter};
 
@@ -78,6 +96,50 @@ pub struct SpaceTimeEvaluation {
     pub beta: DVector<f64>,
     /// Its covariance given the field parameters.
     pub beta_covariance: DMatrix<f64>,
+    /// $\partial\ell/\partial(\log\rho, \log\sigma, \gamma_1, \gamma_2, \log c, \log s^2)$,
+    /// when asked for.
+    pub gradient: Option<[f64; 6]>,
+}
+
+/// Standard errors of a space-time fit, from the observed information (the natural-scale
+/// ones by the delta method).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SpaceTimeStdErrors {
+    /// Of $\hat\rho$.
+    pub range: f64,
+    /// Of $\hat\sigma$.
+    pub sigma: f64,
+    /// Of $\hat\gamma$.
+    pub advection: [f64; 2],
+    /// Of $\hat c$.
+    pub c: f64,
+    /// Of $\hat s$.
+    pub noise_sd: f64,
+}
+
+/// A maximum-likelihood fit of the space-time model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpaceTimeFit {
+    /// The estimated model (range, sigma, advection, c; the smoothness of the start).
+    pub model: AdvectionDiffusion,
+    /// The estimated noise standard deviation.
+    pub noise_sd: f64,
+    /// $\ell$ at the estimate.
+    pub log_likelihood: f64,
+    /// GLS coefficients at the estimate.
+    pub beta: DVector<f64>,
+    /// Their standard errors given the field parameters.
+    pub beta_std_errors: DVector<f64>,
+    /// `None` when the observed information is not positive definite.
+    pub std_errors: Option<SpaceTimeStdErrors>,
+    /// L-BFGS iterations.
+    pub iterations: u64,
+    /// Likelihood evaluations (each with its gradient).
+    pub evaluations: usize,
+    /// The gradient tolerance was met.
+    pub converged: bool,
+    /// Why the optimiser stopped.
+    pub termination: String,
 }
 
 impl SpaceTimeObservations {
@@ -169,7 +231,8 @@ impl SpaceTimeObservations {
         self.burn_in
     }
 
-    /// The log-likelihood of `model` with noise standard deviation `noise_sd`.
+    /// The log-likelihood of `model` with noise standard deviation `noise_sd`, and its
+    /// gradient (see the [module docs](self)) when `gradient` is true.
     ///
     /// # Errors
     /// Invalid model parameters, a model whose joint precision has entries outside the
@@ -179,9 +242,9 @@ impl SpaceTimeObservations {
         &self,
         model: &AdvectionDiffusion,
         noise_sd: f64,
+        gradient: bool,
     ) -> Result<SpaceTimeEvaluation> {
-        let q = SpaceTime::new(&self.mesh, model, self.dt)?.precision(self.burn_in + self.steps)?;
-        let q = on_pattern(&self.pattern, scatter(&self.pattern, &q)?)?;
+        let q = self.precision(model)?;
         let describe = format!(
             "range = {}, sigma = {}, advection = {:?}, c = {}, noise_sd = {noise_sd}",
             model.range()?,
@@ -190,19 +253,141 @@ impl SpaceTimeObservations {
             model.c
         );
         let factors = self.obs.factors_of(q, noise_sd, &describe)?;
+        let derivatives = || self.precision_derivatives(model, &factors.q);
         let Core {
             log_likelihood,
+            gradient,
             beta,
             beta_covariance,
             ..
-        } = self
-            .obs
-            .evaluate_factors_with(&factors, None, &Coefficients::Profiled)?;
+        } = self.obs.evaluate_factors_with(
+            &factors,
+            gradient.then_some(&derivatives),
+            &Coefficients::Profiled,
+        )?;
+        let gradient = gradient.map(|g| [g[0], g[1], g[2], g[3], g[4], g[5]]);
         Ok(SpaceTimeEvaluation {
             log_likelihood,
             beta,
             beta_covariance,
+            gradient,
         })
+    }
+
+    /// Maximises the log-likelihood from `start` (a model and a noise standard deviation);
+    /// see the [module docs](self).
+    ///
+    /// # Errors
+    /// Invalid starting values, a likelihood evaluation that fails (its message names the
+    /// parameters), or an optimiser failure.
+    pub fn maximum_likelihood(
+        &self,
+        start: &AdvectionDiffusion,
+        start_noise_sd: f64,
+        max_iterations: u64,
+        gradient_tolerance: f64,
+    ) -> Result<SpaceTimeFit> {
+        validate::positive("start noise_sd", start_noise_sd)?;
+        let theta0 = vec![
+            start.range()?.ln(),
+            start.sigma()?.ln(),
+            start.advection[0],
+            start.advection[1],
+            start.c.ln(),
+            2.0 * start_noise_sd.ln(),
+        ];
+        let model_at = |t: &[f64]| -> Result<(AdvectionDiffusion, f64)> {
+            let m = AdvectionDiffusion {
+                advection: [t[2], t[3]],
+                c: t[4].exp(),
+                ..*start
+            }
+            .with_range_sigma(t[0].exp(), t[1].exp())?;
+            Ok((m, (0.5 * t[5]).exp()))
+        };
+        let f = |t: &[f64]| -> Result<(f64, Vec<f64>)> {
+            let (m, s) = model_at(t)?;
+            let e = self.log_likelihood(&m, s, true)?;
+            Ok((
+                e.log_likelihood,
+                e.gradient.unwrap_or([f64::NAN; 6]).to_vec(),
+            ))
+        };
+        let objective = Objective::new(&f, self.obs.n_obs() as f64);
+        let outcome = objective.maximise(theta0, max_iterations, gradient_tolerance)?;
+        let theta = &outcome.theta;
+        let (model, noise_sd) = model_at(theta)?;
+        let best = self.log_likelihood(&model, noise_sd, false)?;
+        let std_errors = objective.inverse_information(theta)?.map(|cov| {
+            let se = |k: usize| cov[(k, k)].max(0.0).sqrt();
+            SpaceTimeStdErrors {
+                range: theta[0].exp() * se(0),
+                sigma: theta[1].exp() * se(1),
+                advection: [se(2), se(3)],
+                c: model.c * se(4),
+                noise_sd: 0.5 * noise_sd * se(5),
+            }
+        });
+        Ok(SpaceTimeFit {
+            model,
+            noise_sd,
+            log_likelihood: best.log_likelihood,
+            beta_std_errors: best.beta_covariance.diagonal().map(f64::sqrt),
+            beta: best.beta,
+            std_errors,
+            iterations: outcome.iterations,
+            evaluations: outcome.evaluations,
+            converged: outcome.converged,
+            termination: outcome.termination,
+        })
+    }
+
+    /// The joint precision of `model`, on the template's pattern.
+    fn precision(&self, model: &AdvectionDiffusion) -> Result<CscMatrix<f64>> {
+        let q = SpaceTime::new(&self.mesh, model, self.dt)?.precision(self.burn_in + self.steps)?;
+        on_pattern(&self.pattern, scatter(&self.pattern, &q)?)
+    }
+
+    /// $\partial Q/\partial\theta_k$ for $\theta = (\log\rho, \log\sigma, \gamma_1,
+    /// \gamma_2, \log c)$: exact for $\log\sigma$, central differences otherwise.
+    fn precision_derivatives(
+        &self,
+        model: &AdvectionDiffusion,
+        q: &CscMatrix<f64>,
+    ) -> Result<Vec<CscMatrix<f64>>> {
+        const H: f64 = 1e-5;
+        let (range, sigma) = (model.range()?, model.sigma()?);
+        // The model moved by +-H along one coordinate of theta.
+        let moved = |k: usize, sign: f64| -> Result<AdvectionDiffusion> {
+            let step = sign * H;
+            let mut m = *model;
+            match k {
+                0 => return m.with_range_sigma(range * step.exp(), sigma),
+                2 => m.advection[0] += step,
+                3 => m.advection[1] += step,
+                _ => m.c *= step.exp(),
+            }
+            Ok(m)
+        };
+        let mut out = Vec::with_capacity(5);
+        for k in 0..5 {
+            if k == 1 {
+                let mut d = q.clone();
+                d.values_mut().iter_mut().for_each(|v| *v *= -2.0);
+                out.push(d);
+                continue;
+            }
+            let up = self.precision(&moved(k, 1.0)?)?;
+            let down = self.precision(&moved(k, -1.0)?)?;
+            let values = up
+                .values()
+                .iter()
+                .zip(down.values())
+                .map(|(a, b)| (a - b) / (2.0 * H))
+                .collect();
+            out.push(on_pattern(&self.pattern, values)?);
+        }
+        Ok(out)
     }
 }
 
@@ -247,7 +432,7 @@ mod tests {
             burn_in,
         )
         .unwrap();
-        let fit = data.log_likelihood(&model, s).unwrap();
+        let fit = data.log_likelihood(&model, s, false).unwrap();
         // Dense: V = A Q^-1 A' + s^2 I, beta by GLS, the Gaussian log-density.
         let q = dense(
             &SpaceTime::new(&mesh, &model, dt)
@@ -282,6 +467,54 @@ mod tests {
     }
 
     #[test]
+    fn gradient_equals_central_differences_of_the_log_likelihood() {
+        let (mesh, model, locations, times, y, x) = setup();
+        let model = AdvectionDiffusion { c: 2.0, ..model };
+        let data =
+            SpaceTimeObservations::new(&mesh, 0.1, &model, &locations, &times, y, x, 2).unwrap();
+        let s = 0.3;
+        let g = data
+            .log_likelihood(&model, s, true)
+            .unwrap()
+            .gradient
+            .unwrap();
+        let (range, sigma) = (model.range().unwrap(), model.sigma().unwrap());
+        // theta = (log range, log sigma, g1, g2, log c, log s^2).
+        let at = |t: [f64; 6]| {
+            let m = AdvectionDiffusion {
+                advection: [t[2], t[3]],
+                c: t[4].exp(),
+                ..model
+            }
+            .with_range_sigma(t[0].exp(), t[1].exp())
+            .unwrap();
+            data.log_likelihood(&m, (0.5 * t[5]).exp(), false)
+                .unwrap()
+                .log_likelihood
+        };
+        let theta = [
+            range.ln(),
+            sigma.ln(),
+            model.advection[0],
+            model.advection[1],
+            model.c.ln(),
+            (s * s).ln(),
+        ];
+        for k in 0..6 {
+            let h = 1e-4;
+            let (mut up, mut down) = (theta, theta);
+            up[k] += h;
+            down[k] -= h;
+            let fd = (at(up) - at(down)) / (2.0 * h);
+            assert!(
+                (g[k] - fd).abs() < 1e-5 * (1.0 + fd.abs()),
+                "theta_{k}: {} vs {fd}",
+                g[k]
+            );
+        }
+    }
+
+    #[test]
     fn another_advection_is_evaluated_on_the_same_pattern() {
         let (mesh, model, locations, times, y, x) = setup();
         let data =
@@ -291,8 +524,12 @@ mod tests {
             ..model
         };
         let (a, b) = (
-            data.log_likelihood(&model, 0.3).unwrap().log_likelihood,
-            data.log_likelihood(&slower, 0.3).unwrap().log_likelihood,
+            data.log_likelihood(&model, 0.3, false)
+                .unwrap()
+                .log_likelihood,
+            data.log_likelihood(&slower, 0.3, false)
+                .unwrap()
+                .log_likelihood,
         );
         assert!(a.is_finite() && b.is_finite() && a != b);
     }
@@ -312,7 +549,7 @@ mod tests {
         let err = make(&times, 10_000).unwrap_err().to_string();
         assert!(err.contains("unknowns"), "{err}");
         let data = make(&times, 1).unwrap();
-        assert!(data.log_likelihood(&model, 0.0).is_err());
+        assert!(data.log_likelihood(&model, 0.0, false).is_err());
         assert_eq!((data.steps(), data.burn_in()), (4, 1));
     }
 }
