@@ -1593,3 +1593,74 @@ fn curvature_follows_the_json_contract_and_refuses_bad_input() {
         assert!(err.contains(needle), "{line}: {err}");
     }
 }
+
+/// A wave moving right by 0.1 per unit time, observed at 12 points at times 0, 0.5, ..., 2.5.
+fn moving_wave_csv() -> String {
+    let mut csv = String::from("x,y,t,z\n");
+    for k in 0..6 {
+        let t = 0.5 * f64::from(k);
+        for i in 0..12 {
+            let (x, y) = (
+                0.1 + 0.07 * f64::from(i),
+                0.2 + 0.6 * (0.37 * f64::from(i * 7 + k)).sin().abs(),
+            );
+            let z = (6.0 * (x - 0.1 * t)).sin() + 0.3 * (5.0 * y).cos();
+            csv.push_str(&format!("{x},{y},{t},{z}\n"));
+        }
+    }
+    temp_csv("moving-wave.csv", &csv)
+}
+
+#[test]
+fn gmrf_fit_st_follows_the_json_contract() {
+    let data = moving_wave_csv();
+    let v = json(&run(&format!(
+        "gmrf fit-st --data {data} --coords x,y --time t --response z --cells 6"
+    )));
+    for key in ["range", "sigma", "c", "noise_sd", "loglik", "dt"] {
+        assert!(v[key].as_f64().unwrap().is_finite(), "{key}: {}", v[key]);
+    }
+    assert_eq!(v["advection"].as_array().unwrap().len(), 2);
+    assert_eq!(v["steps"], 6);
+    assert_eq!(v["dt"], 0.5);
+    assert_eq!(v["mesh_nodes"], 49);
+    assert_eq!(v["beta"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn gmrf_fit_st_refuses_bad_input_in_one_line() {
+    let unsorted = temp_csv(
+        "st-unsorted.csv",
+        "x,y,t,z\n0,0,1,1\n1,0,0,2\n0,1,2,3\n1,1,2,1\n",
+    );
+    let off_grid = temp_csv(
+        "st-offgrid.csv",
+        "x,y,t,z\n0,0,0,1\n1,0,1,2\n0,1,1.5,3\n1,1,2,1\n",
+    );
+    let one_time = temp_csv("st-onetime.csv", "x,y,t,z\n0,0,1,1\n1,0,1,2\n0,1,1,3\n");
+    for (line, needle) in [
+        (
+            format!("gmrf fit-st --data {unsorted} --coords x,y --time t --response z"),
+            "time order",
+        ),
+        (
+            format!("gmrf fit-st --data {off_grid} --coords x,y --time t --response z --dt 1"),
+            "not on the grid",
+        ),
+        (
+            format!("gmrf fit-st --data {one_time} --coords x,y --time t --response z"),
+            "one time",
+        ),
+        (
+            format!("gmrf fit-st --data {one_time} --coords x --time t --response z"),
+            "two column",
+        ),
+        (
+            format!("gmrf fit-st --data {one_time} --coords x,y --time w --response z"),
+            "w",
+        ),
+    ] {
+        let err = failure(&run(&line));
+        assert!(err.contains(needle), "{line}: {err}");
+    }
+}

@@ -44,7 +44,10 @@
 //! observed information (central differences of the gradient), on the natural scale by the
 //! delta method.
 //!
-//! Not yet here (issue #8): the CLI `gmrf fit-st` and a timing benchmark.
+//! [`fit_space_time`] does it all from raw data, as `uqforge gmrf fit-st`: time steps from
+//! the times, a regular mesh over the locations, a starting model and the burn-in.
+//!
+//! Not yet here (issue #8): a timing benchmark and a peer (gstlearn) side by side.
 //!
 //! ```
 //! use nalgebra::{DMatrix, DVector};
@@ -389,6 +392,117 @@ impl SpaceTimeObservations {
         }
         Ok(out)
     }
+}
+
+/// What [`fit_space_time`] chose and found.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpaceTimeReport {
+    /// The fit.
+    pub fit: SpaceTimeFit,
+    /// The time step.
+    pub dt: f64,
+    /// The observed time steps $T$ (the earliest time is step 1).
+    pub steps: usize,
+    /// Burn-in steps before the first observed one.
+    pub burn_in: usize,
+    /// Mesh nodes.
+    pub mesh_nodes: usize,
+}
+
+/// Maximum likelihood of the advection–diffusion model from observations `y` at the rows of
+/// `locations` and the times `times` (non-decreasing, on a grid of step `dt`; default the
+/// smallest positive gap between times). The mesh is a regular grid of `cells` x `cells`
+/// squares over the locations' bounding box widened by a fifth of its diagonal; the start is
+/// range a fifth of the diagonal, sigma and noise sd each $\sqrt{\operatorname{var}(y)/2}$,
+/// no advection, $c = 10\kappa^2\Delta t$ (10 % decay per step); the burn-in brings the
+/// start's slowest mode to 1 % of its stationary variance; an intercept is estimated.
+///
+/// # Errors
+/// Fewer than three observations, mismatched lengths, non-finite values, times not in
+/// order or off the grid of `dt`, a joint field above [`MAX_JOINT_UNKNOWNS`] unknowns, and
+/// the fit's errors.
+pub fn fit_space_time(
+    locations: &DMatrix<f64>,
+    times: &[f64],
+    y: &DVector<f64>,
+    dt: Option<f64>,
+    cells: usize,
+) -> Result<SpaceTimeReport> {
+    let n = y.len();
+    validate::at_least("observations", n, 3)?;
+    validate::len("times (one per observation)", n, times.len())?;
+    validate::len("locations (rows)", n, locations.nrows())?;
+    validate::len("location columns", 2, locations.ncols())?;
+    validate::finite("times", times)?;
+    validate::finite("locations", locations.as_slice())?;
+    validate::finite("responses", y.as_slice())?;
+    validate::at_least("cells", cells, 2)?;
+    if let Some(i) = times.windows(2).position(|w| w[1] < w[0]) {
+        return Err(Error::invalid_parameter(
+            "times",
+            format!(
+                "not in time order: row {} (time {}) follows time {}",
+                i + 1,
+                times[i + 1],
+                times[i]
+            ),
+        ));
+    }
+    let t0 = times[0];
+    let dt = match dt {
+        Some(dt) => {
+            validate::positive("dt", dt)?;
+            dt
+        }
+        None => times
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .filter(|g| *g > 0.0)
+            .fold(f64::INFINITY, f64::min),
+    };
+    if !dt.is_finite() {
+        return Err(Error::degenerate(
+            "times",
+            "all observations are at one time: no dynamics to fit",
+        ));
+    }
+    let mut steps = Vec::with_capacity(n);
+    for &t in times {
+        let k = (t - t0) / dt;
+        if (k - k.round()).abs() > 1e-6 * k.abs().max(1.0) {
+            return Err(Error::invalid_parameter(
+                "times",
+                format!("time {t} is not on the grid {t0} + k dt with dt = {dt}"),
+            ));
+        }
+        steps.push(k.round() as usize + 1);
+    }
+    let span = |k: usize| (locations.column(k).min(), locations.column(k).max());
+    let ((x0, x1), (y0, y1)) = (span(0), span(1));
+    let diagonal = (x1 - x0).hypot(y1 - y0);
+    if diagonal <= 0.0 {
+        return Err(Error::degenerate("locations", "all locations coincide"));
+    }
+    let pad = 0.2 * diagonal;
+    let mesh = Mesh::regular_grid([x0 - pad, x1 + pad], [y0 - pad, y1 + pad], cells, cells)?;
+    let var = y.variance() * n as f64 / (n - 1) as f64;
+    let half_sd = (0.5 * var).sqrt().max(1e-8);
+    let mut start = AdvectionDiffusion::from_range_sigma(0.2 * diagonal, half_sd, [0.0, 0.0])?;
+    start.c = 10.0 * start.kappa.powi(2 * start.alpha as i32) * dt;
+    let start = start.with_range_sigma(0.2 * diagonal, half_sd)?;
+    // (1 + kappa^(2 alpha) dt / c)^(-2B) = 1 %.
+    let burn_in = (100f64.ln() / (2.0 * (1.1f64).ln())).ceil() as usize;
+    let x = DMatrix::from_element(n, 1, 1.0);
+    let data =
+        SpaceTimeObservations::new(&mesh, dt, &start, locations, &steps, y.clone(), x, burn_in)?;
+    let fit = data.maximum_likelihood(&start, half_sd, 200, 1e-6)?;
+    Ok(SpaceTimeReport {
+        fit,
+        dt,
+        steps: data.steps(),
+        burn_in,
+        mesh_nodes: mesh.n_nodes(),
+    })
 }
 
 #[cfg(test)]
