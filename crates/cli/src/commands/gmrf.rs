@@ -202,13 +202,7 @@ pub(crate) fn run(args: &Args) -> Result<Value> {
 
 fn fit_st(a: &FitStArgs) -> Result<Value> {
     let table = read_table(&a.data)?;
-    let coords = split(&a.coords);
-    if coords.len() != 2 {
-        return Err(Error::invalid_parameter(
-            "--coords",
-            format!("needs two column names, got {}", coords.len()),
-        ));
-    }
+    let coords = coordinate_columns(&a.coords)?;
     let mut needed = coords.clone();
     needed.extend([a.time.as_str(), a.response.as_str()]);
     finite_columns(&table, &needed).map_err(|e| Error::parse("--data", e.to_string()))?;
@@ -305,15 +299,21 @@ fn split(list: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Locations and the design matrix (intercept first) of `table`.
-fn design(table: &Table, a: &FitArgs, what: &str) -> Result<(DMatrix<f64>, DMatrix<f64>)> {
-    let coords = split(&a.coords);
+/// The two column names of `--coords`.
+fn coordinate_columns(list: &str) -> Result<Vec<&str>> {
+    let coords = split(list);
     if coords.len() != 2 {
         return Err(Error::invalid_parameter(
             "--coords",
             format!("needs two column names, got {}", coords.len()),
         ));
     }
+    Ok(coords)
+}
+
+/// Locations and the design matrix (intercept first) of `table`.
+fn design(table: &Table, a: &FitArgs, what: &str) -> Result<(DMatrix<f64>, DMatrix<f64>)> {
+    let coords = coordinate_columns(&a.coords)?;
     let covariates = a.covariates.as_deref().map(split).unwrap_or_default();
     let mut needed = coords.clone();
     needed.extend(&covariates);
