@@ -107,10 +107,36 @@ pub struct Evaluation {
     pub field_mean: DVector<f64>,
 }
 
+/// $\log\det Q$ of the prior precision, and how to differentiate it.
+pub(crate) enum PriorDeterminant {
+    /// A Cholesky factor of $Q$: the log-determinant from its diagonal, the derivatives
+    /// $\operatorname{tr}(Q^{-1}Q_k)$ from its selected inverse.
+    Factor(Cholesky),
+    /// Known without a factor of $Q$ (the space-time prior's, from one spatial block), with
+    /// $\partial\log\det Q/\partial\theta_k$ for the parameters of the gradient.
+    Known {
+        log_det: f64,
+        derivatives: Option<Vec<f64>>,
+    },
+}
+
+impl PriorDeterminant {
+    /// The Cholesky factor of $Q$, where there is one.
+    pub(crate) fn into_factor(self) -> Result<Cholesky> {
+        match self {
+            Self::Factor(c) => Ok(c),
+            Self::Known { .. } => Err(Error::invalid_parameter(
+                "prior",
+                "this observation model does not factor the prior precision",
+            )),
+        }
+    }
+}
+
 /// Factorisations of one parameter value.
 pub(crate) struct Factors {
     pub(crate) q: CscMatrix<f64>,
-    pub(crate) prior: Cholesky,
+    pub(crate) prior: PriorDeterminant,
     pub(crate) post: Cholesky,
     pub(crate) s2: f64,
 }
@@ -154,7 +180,8 @@ pub struct GeostatModel {
 /// precisions and their derivatives.
 #[derive(Debug, Clone)]
 pub(crate) struct Observations {
-    prior: SymbolicCholesky,
+    /// The analysis of $Q$'s pattern, absent where $\log\det Q$ comes another way.
+    prior: Option<SymbolicCholesky>,
     posterior: SymbolicCholesky,
     post_pattern: SparsityPattern,
     /// $A^\top A$ on the posterior pattern.
@@ -304,6 +331,27 @@ impl Observations {
         y: DVector<f64>,
         x: DMatrix<f64>,
     ) -> Result<Self> {
+        Self::build(pattern, a, y, x, true)
+    }
+
+    /// As [`Self::new`], for a caller that gives $\log\det Q$ itself
+    /// ([`Self::posterior_factors`]): no analysis of $Q$'s pattern.
+    pub(crate) fn with_known_prior(
+        pattern: &SparsityPattern,
+        a: CscMatrix<f64>,
+        y: DVector<f64>,
+        x: DMatrix<f64>,
+    ) -> Result<Self> {
+        Self::build(pattern, a, y, x, false)
+    }
+
+    fn build(
+        pattern: &SparsityPattern,
+        a: CscMatrix<f64>,
+        y: DVector<f64>,
+        x: DMatrix<f64>,
+        analyse_prior: bool,
+    ) -> Result<Self> {
         let n = y.len();
         uqforge_core::validate::non_empty("responses", y.as_slice())?;
         uqforge_core::validate::finite("responses", y.as_slice())?;
@@ -339,8 +387,13 @@ impl Observations {
         let q0 = on_pattern(&q_pattern, vec![0.0; q_pattern.nnz()])?;
         let post_pattern = union_pattern(&[&q0, &ata])?;
         let ata = on_pattern(&post_pattern, scatter(&post_pattern, &ata)?)?;
+        let prior = if analyse_prior {
+            Some(SymbolicCholesky::analyse(&q_pattern)?)
+        } else {
+            None
+        };
         Ok(Self {
-            prior: SymbolicCholesky::analyse(&q_pattern)?,
+            prior,
             posterior: SymbolicCholesky::analyse(&post_pattern)?,
             post_pattern,
             ata,
@@ -377,21 +430,44 @@ impl Observations {
         let mu = f.post.solve(&(&self.at * &r / s2))?;
         let e = &r - &self.a * &mu;
         let n = self.n_obs() as f64;
+        let prior_log_det = match &f.prior {
+            PriorDeterminant::Factor(prior) => prior.log_determinant(),
+            PriorDeterminant::Known { log_det, .. } => *log_det,
+        };
         let log_likelihood = -0.5 * n * (2.0 * std::f64::consts::PI).ln() - 0.5 * n * s2.ln()
-            + 0.5 * f.prior.log_determinant()
+            + 0.5 * prior_log_det
             - 0.5 * f.post.log_determinant()
             - 0.5 * (e.norm_squared() / s2 + mu.dot(&(&f.q * &mu)));
         let gradient = match derivatives {
             None => None,
             Some(derivatives) => {
-                let prior_inv = SelectedInverse::new(&f.prior)?;
+                let dqs = derivatives()?;
+                // d log det Q / d theta_k.
+                let prior_terms = match &f.prior {
+                    PriorDeterminant::Factor(prior) => {
+                        let prior_inv = SelectedInverse::new(prior)?;
+                        dqs.iter()
+                            .map(|dq| prior_inv.trace_product(dq))
+                            .collect::<Result<Vec<_>>>()?
+                    }
+                    PriorDeterminant::Known {
+                        derivatives: Some(d),
+                        ..
+                    } if d.len() == dqs.len() => d.clone(),
+                    PriorDeterminant::Known { .. } => {
+                        return Err(Error::invalid_parameter(
+                            "gradient",
+                            "the prior's log-determinant came without its derivatives",
+                        ));
+                    }
+                };
                 let post_inv = SelectedInverse::new(&f.post)?;
                 let mut g = Vec::new();
-                for dq in derivatives()? {
+                for (dq, prior_term) in dqs.iter().zip(prior_terms) {
                     g.push(
-                        0.5 * prior_inv.trace_product(&dq)?
-                            - 0.5 * post_inv.trace_product(&dq)?
-                            - 0.5 * mu.dot(&(&dq * &mu)),
+                        0.5 * prior_term
+                            - 0.5 * post_inv.trace_product(dq)?
+                            - 0.5 * mu.dot(&(dq * &mu)),
                     );
                 }
                 let tr_post_ata = post_inv.trace_product(&self.ata)?;
@@ -478,20 +554,40 @@ impl Observations {
         describe: &str,
     ) -> Result<Factors> {
         uqforge_core::validate::positive("noise_sd", noise_sd)?;
-        let context = |e: Error| match e {
-            Error::NotPositiveDefinite { what } => Error::NotPositiveDefinite {
-                what: format!("{what} ({describe})"),
-            },
-            other => other,
-        };
+        let prior = self
+            .prior
+            .as_ref()
+            .ok_or_else(|| {
+                Error::invalid_parameter(
+                    "prior",
+                    "this observation model was built for a known log-determinant",
+                )
+            })?
+            .factor(&q)
+            .map_err(|e| in_context(e, describe))?;
+        self.posterior_factors(q, noise_sd, describe, PriorDeterminant::Factor(prior))
+    }
+
+    /// The factorisation of $Q + A^\top A / s^2$ for a precision `q` whose log-determinant
+    /// `prior` gives; `describe` names the parameters in errors.
+    pub(crate) fn posterior_factors(
+        &self,
+        q: CscMatrix<f64>,
+        noise_sd: f64,
+        describe: &str,
+        prior: PriorDeterminant,
+    ) -> Result<Factors> {
+        uqforge_core::validate::positive("noise_sd", noise_sd)?;
         let s2 = noise_sd * noise_sd;
-        let prior = self.prior.factor(&q).map_err(context)?;
         let mut post_values = scatter(&self.post_pattern, &q)?;
         for (v, w) in post_values.iter_mut().zip(self.ata.values()) {
             *v += w / s2;
         }
         let q_post = on_pattern(&self.post_pattern, post_values)?;
-        let post = self.posterior.factor(&q_post).map_err(context)?;
+        let post = self
+            .posterior
+            .factor(&q_post)
+            .map_err(|e| in_context(e, describe))?;
         Ok(Factors { q, prior, post, s2 })
     }
 
@@ -521,6 +617,16 @@ impl Observations {
             )
         })?;
         Ok((chol.solve(&rhs), chol.inverse()))
+    }
+}
+
+/// A factorisation failure with the parameter values that caused it.
+pub(crate) fn in_context(e: Error, describe: &str) -> Error {
+    match e {
+        Error::NotPositiveDefinite { what } => Error::NotPositiveDefinite {
+            what: format!("{what} ({describe})"),
+        },
+        other => other,
     }
 }
 

@@ -118,7 +118,7 @@ impl GeostatModel {
         let (beta, _) = self.obs.gls(&post, s2)?;
         let r = &self.obs.y - &self.obs.x * &beta;
         let mu = post.solve(&(&self.obs.at * &r / s2))?;
-        let xs = prior.sample(count, seed)?;
+        let xs = prior.into_factor()?.sample(count, seed)?;
         let mut rng = uqforge_core::rng::stream(seed, 1);
         let noise = DMatrix::from_fn(self.n_obs(), count, |_, _| {
             params.noise_sd * uqforge_core::rng::standard_normal(&mut rng)
