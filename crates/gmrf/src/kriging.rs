@@ -45,7 +45,8 @@ use nalgebra_sparse::CscMatrix;
 use serde::{Deserialize, Serialize};
 use uqforge_core::Result;
 
-use crate::likelihood::{Factors, GeostatModel, Params};
+use crate::Cholesky;
+use crate::likelihood::{Factors, GeostatModel, Observations, Params};
 use crate::selinv::SelectedInverse;
 
 /// Kriging predictions at a set of points.
@@ -77,29 +78,59 @@ impl GeostatModel {
         a0: &CscMatrix<f64>,
         x0: &DMatrix<f64>,
     ) -> Result<Prediction> {
+        self.obs.check_prediction(a0, x0)?;
+        let Factors { post, s2, .. } = self.factors(params)?;
+        let Kriged { mean, var, beta } = self.obs.krige_with(&post, s2, a0, x0)?;
+        Ok(Prediction {
+            sd: var.map(|v| v.max(0.0).sqrt()),
+            sd_observation: var.map(|v| (v.max(0.0) + s2).sqrt()),
+            mean,
+            params: *params,
+            beta,
+        })
+    }
+}
+
+/// Universal kriging means and variances, and the GLS coefficients used.
+pub(crate) struct Kriged {
+    pub(crate) mean: DVector<f64>,
+    pub(crate) var: DVector<f64>,
+    pub(crate) beta: DVector<f64>,
+}
+
+impl Observations {
+    /// Checks the prediction observation matrix `a0` and covariates `x0` against the model.
+    pub(crate) fn check_prediction(&self, a0: &CscMatrix<f64>, x0: &DMatrix<f64>) -> Result<()> {
         let n0 = a0.nrows();
         uqforge_core::validate::len(
             "prediction observation-matrix columns (mesh nodes)",
-            self.obs.a.ncols(),
+            self.a.ncols(),
             a0.ncols(),
         )?;
         uqforge_core::validate::len("prediction covariate rows", n0, x0.nrows())?;
-        uqforge_core::validate::len(
-            "prediction covariate columns",
-            self.obs.x.ncols(),
-            x0.ncols(),
-        )?;
+        uqforge_core::validate::len("prediction covariate columns", self.x.ncols(), x0.ncols())?;
         uqforge_core::validate::finite("prediction covariates", x0.as_slice())?;
-        uqforge_core::validate::finite("prediction observation matrix", a0.values())?;
-        let Factors { post, s2, .. } = self.factors(params)?;
-        let (beta, beta_cov) = self.obs.gls(&post, s2)?;
-        let r = &self.obs.y - &self.obs.x * &beta;
-        let mu = post.solve(&(&self.obs.at * &r / s2))?;
+        uqforge_core::validate::finite("prediction observation matrix", a0.values())
+    }
+
+    /// Universal kriging at `a0`, `x0` (checked by [`Self::check_prediction`]) given the
+    /// posterior factor of $Q + A^\top A/s^2$: see the [module docs](self).
+    pub(crate) fn krige_with(
+        &self,
+        post: &Cholesky,
+        s2: f64,
+        a0: &CscMatrix<f64>,
+        x0: &DMatrix<f64>,
+    ) -> Result<Kriged> {
+        let n0 = a0.nrows();
+        let (beta, beta_cov) = self.gls(post, s2)?;
+        let r = &self.y - &self.x * &beta;
+        let mu = post.solve(&(&self.at * &r / s2))?;
         let mean = x0 * &beta + a0 * &mu;
 
         // Simple-kriging variances diag(A0 Qp^{-1} A0') from the selected inverse; rows whose
         // node pairs leave the pattern (not from barycentric weights) fall back to solves.
-        let sel = SelectedInverse::new(&post)?;
+        let sel = SelectedInverse::new(post)?;
         let rows = a0.transpose(); // column k = row k of A0
         let mut var = DVector::zeros(n0);
         let mut fallback = Vec::new();
@@ -138,23 +169,15 @@ impl GeostatModel {
         }
 
         // Universal-kriging term: U = X0 - A0 Qp^{-1} A' X / s^2.
-        if self.obs.x.ncols() > 0 {
-            let w = post.solve_matrix(&(&self.obs.at * &self.obs.x / s2))?;
+        if self.x.ncols() > 0 {
+            let w = post.solve_matrix(&(&self.at * &self.x / s2))?;
             let u = x0 - a0 * w;
             for k in 0..n0 {
                 let uk = u.row(k);
                 var[k] += (uk * &beta_cov * uk.transpose())[(0, 0)];
             }
         }
-        let sd = var.map(|v| v.max(0.0).sqrt());
-        let sd_observation = var.map(|v| (v.max(0.0) + s2).sqrt());
-        Ok(Prediction {
-            mean,
-            sd,
-            sd_observation,
-            params: *params,
-            beta,
-        })
+        Ok(Kriged { mean, var, beta })
     }
 }
 

@@ -404,6 +404,11 @@ impl Observations {
         })
     }
 
+    /// Entries of the Cholesky factor of $Q + A^\top A/s^2$ (its symbolic analysis).
+    pub(crate) fn posterior_factor_nnz(&self) -> usize {
+        self.posterior.factor_nnz()
+    }
+
     /// Number of observations.
     pub(crate) fn n_obs(&self) -> usize {
         self.y.len()
@@ -577,18 +582,33 @@ impl Observations {
         describe: &str,
         prior: PriorDeterminant,
     ) -> Result<Factors> {
+        let post = self.posterior_factor(&q, noise_sd, describe)?;
+        Ok(Factors {
+            q,
+            prior,
+            post,
+            s2: noise_sd * noise_sd,
+        })
+    }
+
+    /// The Cholesky factor of $Q + A^\top A / s^2$ for the precision `q` and noise
+    /// standard deviation `noise_sd`; `describe` names the parameters in errors.
+    pub(crate) fn posterior_factor(
+        &self,
+        q: &CscMatrix<f64>,
+        noise_sd: f64,
+        describe: &str,
+    ) -> Result<Cholesky> {
         uqforge_core::validate::positive("noise_sd", noise_sd)?;
         let s2 = noise_sd * noise_sd;
-        let mut post_values = scatter(&self.post_pattern, &q)?;
+        let mut post_values = scatter(&self.post_pattern, q)?;
         for (v, w) in post_values.iter_mut().zip(self.ata.values()) {
             *v += w / s2;
         }
         let q_post = on_pattern(&self.post_pattern, post_values)?;
-        let post = self
-            .posterior
+        self.posterior
             .factor(&q_post)
-            .map_err(|e| in_context(e, describe))?;
-        Ok(Factors { q, prior, post, s2 })
+            .map_err(|e| in_context(e, describe))
     }
 
     /// $V^{-1} W$ for a matrix $W$ with $n$ rows: $W/s^2 - A Q_p^{-1} A^\top W / s^4$.

@@ -88,6 +88,7 @@ use uqforge_core::{Error, Result, validate};
 
 use crate::Mesh;
 use crate::SymbolicCholesky;
+use crate::kriging::Kriged;
 use crate::likelihood::{Coefficients, Core, Observations, PriorDeterminant, in_context};
 use crate::optim::Objective;
 use crate::selinv::SelectedInverse;
@@ -221,15 +222,8 @@ impl SpaceTimeObservations {
                     ),
                 )
             })?;
-        let spatial = mesh.observation_matrix(locations)?;
-        let mut coo = CooMatrix::new(n, total);
-        for j in 0..m {
-            let col = spatial.col(j);
-            for (&i, &w) in col.row_indices().iter().zip(col.values()) {
-                coo.push(i, (burn_in + times[i] - 1) * m + j, w);
-            }
-        }
-        let a = CscMatrix::from(&coo);
+        let a =
+            joint_observation_matrix(&mesh.observation_matrix(locations)?, times, burn_in, total);
         let st = SpaceTime::new(mesh, template, dt)?;
         let pattern = st.precision(burn_in + steps)?.pattern().clone();
         let block_pattern = st.last_block().pattern().clone();
@@ -255,6 +249,136 @@ impl SpaceTimeObservations {
     /// The burn-in steps $B$.
     pub fn burn_in(&self) -> usize {
         self.burn_in
+    }
+
+    /// Universal kriging of the field of `model` (noise standard deviation `noise_sd`) at
+    /// `locations` (`n0 x 2`) and observed-step indices `times` ($\ge 1$, any order), with
+    /// covariates `x0` (`n0 x p`): the spatial [`crate::kriging`] formulas on the stacked
+    /// field. Steps after the last observed one $T$ are forecasts: the joint precision is
+    /// extended to step $\max_i t_i$ (the observations do not change), so the mean of
+    /// $u_{T+h}$ is the posterior mean of $u_T$ carried $h$ noise-free steps,
+    /// $(D^{-1}M)^h\mu_T$, and its variance adds the noise of the $h$ steps to the carried
+    /// uncertainty of $u_T$.
+    ///
+    /// ```
+    /// use nalgebra::{DMatrix, DVector};
+    /// use uqforge_gmrf::Mesh;
+    /// use uqforge_gmrf::spacetime::AdvectionDiffusion;
+    /// use uqforge_gmrf::spacetime_likelihood::SpaceTimeObservations;
+    ///
+    /// let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 8, 8)?;
+    /// let model = AdvectionDiffusion::from_range_sigma(0.4, 1.0, [2.0, 0.0])?;
+    /// let locations = DMatrix::from_row_slice(3, 2, &[0.3, 0.5, 0.5, 0.5, 0.7, 0.5]);
+    /// let data = SpaceTimeObservations::new(&mesh, 0.05, &model, &locations, &[1, 2, 3],
+    ///     DVector::from_row_slice(&[1.0, 1.2, 0.9]), DMatrix::zeros(3, 0), 5)?;
+    /// // At an observed (place, step), and one, three and ten steps ahead.
+    /// let at = DMatrix::from_row_slice(4, 2, &[0.7, 0.5, 0.7, 0.5, 0.7, 0.5, 0.7, 0.5]);
+    /// let p = data.krige(&model, 0.05, &at, &[3, 4, 6, 13], &DMatrix::zeros(4, 0))?;
+    /// assert_eq!(p.horizon, 10);
+    /// assert!(p.sd[0] < p.sd[1] && p.sd[1] < p.sd[2] && p.sd[2] < p.sd[3]);
+    /// # Ok::<(), uqforge_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `times` of another length than the rows of `locations`, a step 0, points outside the
+    /// mesh, covariates of the wrong shape or non-finite, a joint field above
+    /// [`MAX_JOINT_UNKNOWNS`] unknowns with the forecast steps, and a factorisation failure.
+    pub fn krige(
+        &self,
+        model: &AdvectionDiffusion,
+        noise_sd: f64,
+        locations: &DMatrix<f64>,
+        times: &[usize],
+        x0: &DMatrix<f64>,
+    ) -> Result<SpaceTimePrediction> {
+        validate::len(
+            "prediction time steps (one per location)",
+            locations.nrows(),
+            times.len(),
+        )?;
+        validate::positive("noise_sd", noise_sd)?;
+        if let Some(i) = times.iter().position(|&t| t == 0) {
+            return Err(Error::invalid_parameter(
+                "prediction time steps",
+                format!("prediction {i} is at step 0, the state at rest: steps start at 1"),
+            ));
+        }
+        let horizon = times
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(1)
+            .saturating_sub(self.steps);
+        let m = self.mesh.n_nodes();
+        let steps = self.burn_in + self.steps + horizon;
+        let total = steps
+            .checked_mul(m)
+            .filter(|&t| t <= MAX_JOINT_UNKNOWNS)
+            .ok_or_else(|| {
+                Error::invalid_parameter(
+                    "prediction time steps",
+                    format!(
+                        "a forecast {horizon} steps ahead makes {steps} steps of {m} nodes, \
+                         above the {MAX_JOINT_UNKNOWNS} unknowns of the joint precision"
+                    ),
+                )
+            })?;
+        let a0 = joint_observation_matrix(
+            &self.mesh.observation_matrix(locations)?,
+            times,
+            self.burn_in,
+            total,
+        );
+        let describe = format!(
+            "range = {}, sigma = {}, advection = {:?}, c = {}, noise_sd = {noise_sd}",
+            model.range()?,
+            model.sigma()?,
+            model.advection,
+            model.c
+        );
+        let extended;
+        let (obs, q) = if horizon == 0 {
+            (&self.obs, self.precision(model)?.0)
+        } else {
+            // The same observations on the longer field: A gains empty columns.
+            let a = &self.obs.a;
+            let mut offsets = a.col_offsets().to_vec();
+            offsets.resize(total + 1, a.nnz());
+            let a = CscMatrix::try_from_csc_data(
+                a.nrows(),
+                total,
+                offsets,
+                a.row_indices().to_vec(),
+                a.values().to_vec(),
+            )
+            .map_err(|e| Error::degenerate("observation matrix", e.to_string()))?;
+            let q = SpaceTime::new(&self.mesh, model, self.dt)?.precision(steps)?;
+            extended = Observations::with_known_prior(
+                q.pattern(),
+                a,
+                self.obs.y.clone(),
+                self.obs.x.clone(),
+            )?;
+            (&extended, q)
+        };
+        obs.check_prediction(&a0, x0)?;
+        let post = obs.posterior_factor(&q, noise_sd, &describe)?;
+        let s2 = noise_sd * noise_sd;
+        let Kriged { mean, var, beta } = obs.krige_with(&post, s2, &a0, x0)?;
+        Ok(SpaceTimePrediction {
+            sd: var.map(|v| v.max(0.0).sqrt()),
+            sd_observation: var.map(|v| (v.max(0.0) + s2).sqrt()),
+            mean,
+            beta,
+            horizon,
+        })
+    }
+
+    /// Entries of the Cholesky factor of the joint posterior precision $Q + A^\top A/s^2$,
+    /// known from the symbolic analysis: one evaluation holds its values (8 bytes an entry),
+    /// twice that with the gradient's selected inverse.
+    pub fn posterior_factor_nnz(&self) -> usize {
+        self.obs.posterior_factor_nnz()
     }
 
     /// The log-likelihood of `model` with noise standard deviation `noise_sd`, and its
@@ -455,8 +579,44 @@ impl SpaceTimeObservations {
     }
 }
 
+/// The observation matrix of the stacked field ($N$ steps of $m$ nodes, `total` $= Nm$
+/// columns): row $i$ of `spatial` ($m$ columns) in block $B + t_i$.
+fn joint_observation_matrix(
+    spatial: &CscMatrix<f64>,
+    times: &[usize],
+    burn_in: usize,
+    total: usize,
+) -> CscMatrix<f64> {
+    let m = spatial.ncols();
+    let mut coo = CooMatrix::new(spatial.nrows(), total);
+    for j in 0..m {
+        let col = spatial.col(j);
+        for (&i, &w) in col.row_indices().iter().zip(col.values()) {
+            coo.push(i, (burn_in + times[i] - 1) * m + j, w);
+        }
+    }
+    CscMatrix::from(&coo)
+}
+
 /// $\partial Q/\partial\theta_k$ of the joint precision and of its last block.
 type Derivatives = (Vec<CscMatrix<f64>>, Vec<CscMatrix<f64>>);
+
+/// Kriging of the advection–diffusion field at (location, time step) pairs
+/// ([`SpaceTimeObservations::krige`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpaceTimePrediction {
+    /// $\hat f_0 = X_0\hat\beta + A_0\mu$, $\mu$ the posterior mean of the stacked field.
+    pub mean: DVector<f64>,
+    /// Standard deviation of $\hat f_0 - f_0$ for the noise-free field (universal kriging:
+    /// includes the uncertainty of $\hat\beta$).
+    pub sd: DVector<f64>,
+    /// Standard deviation for a new noisy measurement: $\sqrt{\text{sd}^2 + s^2}$.
+    pub sd_observation: DVector<f64>,
+    /// The GLS coefficients used.
+    pub beta: DVector<f64>,
+    /// Steps predicted beyond the last observed one (the forecast horizon).
+    pub horizon: usize,
+}
 
 /// What [`fit_space_time`] chose and found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -641,6 +801,96 @@ mod tests {
             row.iter()
                 .enumerate()
                 .all(|(j, w)| *w == 0.0 || j / m == burn_in + 1)
+        );
+    }
+
+    /// Kriging and forecasts against dense universal kriging with the joint covariance over
+    /// the observed and the forecast steps; the forecast mean is the carried posterior mean.
+    #[test]
+    fn kriging_and_forecasts_equal_dense_universal_kriging() {
+        let (mesh, model, locations, times, y, x) = setup();
+        let (dt, burn_in, s) = (0.1, 2, 0.3);
+        let data = SpaceTimeObservations::new(
+            &mesh,
+            dt,
+            &model,
+            &locations,
+            &times,
+            y.clone(),
+            x.clone(),
+            burn_in,
+        )
+        .unwrap();
+        let m = mesh.n_nodes();
+        // Observed steps 1..4, forecasts at 5 and 7; an observed (place, step) among them.
+        let at =
+            DMatrix::from_row_slice(5, 2, &[0.8, 0.3, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.25, 0.6]);
+        let at_times = [1, 2, 5, 7, 4];
+        let x0 = DMatrix::from_fn(5, 2, |i, j| if j == 0 { 1.0 } else { at[(i, 0)] });
+        let p = data.krige(&model, s, &at, &at_times, &x0).unwrap();
+        assert_eq!(p.horizon, 3);
+
+        let steps = burn_in + 7;
+        let st = SpaceTime::new(&mesh, &model, dt).unwrap();
+        let sigma = dense(&st.precision(steps).unwrap()).try_inverse().unwrap();
+        let place = |locs: &DMatrix<f64>, ts: &[usize]| {
+            let a = dense(&mesh.observation_matrix(locs).unwrap());
+            DMatrix::from_fn(ts.len(), steps * m, |i, j| {
+                if j / m == burn_in + ts[i] - 1 {
+                    a[(i, j % m)]
+                } else {
+                    0.0
+                }
+            })
+        };
+        let a = place(&locations, &times);
+        let a0 = place(&at, &at_times);
+        let v = &a * &sigma * a.transpose() + DMatrix::identity(6, 6) * (s * s);
+        let vinv = v.try_inverse().unwrap();
+        let beta_cov = (x.transpose() * &vinv * &x).try_inverse().unwrap();
+        let beta = &beta_cov * x.transpose() * &vinv * &y;
+        let c0 = &a0 * &sigma * a.transpose(); // Cov(f0, y)
+        let mean = &x0 * &beta + &c0 * &vinv * (&y - &x * &beta);
+        let u = &x0 - &c0 * &vinv * &x;
+        let var = (&a0 * &sigma * a0.transpose() - &c0 * &vinv * c0.transpose()
+            + &u * &beta_cov * u.transpose())
+        .diagonal();
+        for k in 0..5 {
+            assert!(
+                (p.mean[k] - mean[k]).abs() < 1e-9,
+                "{k}: mean {}",
+                p.mean[k]
+            );
+            assert!(
+                (p.sd[k] - var[k].sqrt()).abs() < 1e-9,
+                "{k}: sd {} vs {}",
+                p.sd[k],
+                var[k].sqrt()
+            );
+        }
+        // Within the observed steps the forecast machinery is not used.
+        let p_obs = data
+            .krige(
+                &model,
+                s,
+                &at.rows(0, 2).into_owned(),
+                &[1, 2],
+                &x0.rows(0, 2).into_owned(),
+            )
+            .unwrap();
+        assert_eq!(p_obs.horizon, 0);
+        assert!((p_obs.mean[1] - mean[1]).abs() < 1e-9);
+        assert!((p_obs.sd[1] - var[1].sqrt()).abs() < 1e-9);
+        // Bad input.
+        assert!(data.krige(&model, s, &at, &[1, 2], &x0).is_err());
+        assert!(data.krige(&model, s, &at, &[1, 0, 2, 3, 4], &x0).is_err());
+        assert!(
+            data.krige(&model, s, &at, &at_times, &DMatrix::zeros(5, 1))
+                .is_err()
+        );
+        assert!(
+            data.krige(&model, s, &at, &[1, 2, 3, 4, 100_000], &x0)
+                .is_err()
         );
     }
 

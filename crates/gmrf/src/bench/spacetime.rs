@@ -18,20 +18,37 @@
 //!    the Chebyshev one (the same recursion, polynomial noise) and the Cholesky factor of the
 //!    joint precision where it has at most [`MAX_JOINT`] unknowns.
 //!
-//! Not yet here (issue #8): the likelihood and its gradient, the MLE, and gstlearn side by
-//! side.
+//! 3. **gstlearn side by side** (`benches/python/gstlearn_chebyshev.py`, run by hand; its
+//!    `benches/python/gstlearn_chebyshev.json` is read here, Python is never run by the
+//!    suite): gstlearn's Chebyshev simulation of the same field on the same grids, one
+//!    thread. uqforge runs at gstlearn's measured uniform accuracy (max $|p - f|/f(0)$ of
+//!    its polynomial), so that the degrees compare: one draw from nothing (FEM assembly,
+//!    spectral bound, coefficients, draw) and the median of [`PEER_DRAWS`] further draws.
+//! 4. **Likelihood and gradient** ([`crate::spacetime_likelihood`]): one evaluation with and
+//!    without the gradient on regular meshes over 20 and 50 steps (20 observations a step),
+//!    with the entries of the joint posterior factor; the exact route's growth, and why a
+//!    $10^4$-node mesh over 100 steps is beyond it.
+//! 5. **Maximum likelihood on simulated data**: the model of `tests/spacetime_fit.rs`
+//!    (range 0.3, $\sigma = 1$, $\gamma = (50, 0)$, $c = 50$, noise 0.1, 27 burn-in steps)
+//!    simulated and fitted back from a wrong start, on a 121-node mesh over 10 steps and a
+//!    256-node mesh over 20 steps: wall time, evaluations, and each estimate against the
+//!    truth in standard errors.
 
 use std::time::Instant;
 
+use nalgebra::{DMatrix, DVector};
+use serde::Deserialize;
 use uqforge_core::Result;
 use uqforge_core::bench::{
     Cell, Plot, Series, SuiteConfig, SuiteReport, Table, peak_rss_mib, reset_peak_rss, rss_mib,
 };
 use uqforge_core::observe::Progress;
+use uqforge_core::rng::{standard_normal, stream, uniform01};
 
 use super::{CELLS, field, problem};
 use crate::chebyshev::{ChebyshevSampler, log_determinant};
 use crate::spacetime::{AdvectionDiffusion, SpaceTime};
+use crate::spacetime_likelihood::SpaceTimeObservations;
 use crate::{Fem, Mesh, SymbolicCholesky};
 
 /// Largest number of unknowns of the joint space-time Cholesky (its factor fills like a 3D
@@ -43,6 +60,225 @@ pub const LOGDET_PROBES: usize = 20;
 
 /// Largest mesh of the stochastic log-determinant in the suite.
 pub const MAX_LOGDET_NODES: usize = 250_000;
+
+/// Further draws timed after the first in the gstlearn comparison (their median).
+pub const PEER_DRAWS: usize = 5;
+
+/// One row of `benches/python/gstlearn_chebyshev.json`.
+#[derive(Debug, Deserialize)]
+struct PeerRow {
+    nodes: usize,
+    setup_seconds: f64,
+    first_draw_seconds: f64,
+    per_draw_seconds: f64,
+    degree: usize,
+    uniform_error: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct PeerFile {
+    version: String,
+    rows: Vec<PeerRow>,
+}
+
+const PEER_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../benches/python/gstlearn_chebyshev.json"
+);
+
+fn peers() -> Option<PeerFile> {
+    serde_json::from_str(&std::fs::read_to_string(PEER_FILE).ok()?).ok()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// The side-by-side rows: for each peer row with a mesh of the suite, gstlearn's and
+/// uqforge's one draw from nothing and per further draw, at gstlearn's accuracy.
+fn gstlearn_rows(
+    cells: &[usize],
+    seed: u64,
+    peer: &PeerFile,
+) -> Result<(Vec<Vec<Cell>>, Vec<String>)> {
+    let field = field()?;
+    let (mut rows, mut ratios) = (Vec::new(), Vec::new());
+    for &k in cells {
+        let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], k, k)?;
+        let Some(p) = peer.rows.iter().find(|r| r.nodes == mesh.n_nodes()) else {
+            continue;
+        };
+        let start = Instant::now();
+        let fem = Fem::assemble(&mesh)?;
+        let sampler = ChebyshevSampler::matern(&fem, 2.0, field.kappa, field.tau, p.uniform_error)?;
+        let _ = sampler.sample(1, seed)?;
+        let first = start.elapsed().as_secs_f64();
+        let mut later = Vec::with_capacity(PEER_DRAWS);
+        for r in 0..PEER_DRAWS {
+            let t = Instant::now();
+            let _ = sampler.sample(1, seed.wrapping_add(1 + r as u64))?;
+            later.push(t.elapsed().as_secs_f64());
+        }
+        let per = median(later);
+        let peer_first = p.setup_seconds + p.first_draw_seconds;
+        ratios.push(format!(
+            "{:.2}x and {:.2}x at {} nodes",
+            first / peer_first,
+            per / p.per_draw_seconds,
+            mesh.n_nodes()
+        ));
+        rows.push(vec![
+            Cell::from(mesh.n_nodes()),
+            Cell::from(p.uniform_error),
+            Cell::from(p.degree),
+            Cell::from(sampler.degree()),
+            Cell::from(peer_first),
+            Cell::from(first),
+            Cell::from(first / peer_first),
+            Cell::from(p.per_draw_seconds),
+            Cell::from(per),
+            Cell::from(per / p.per_draw_seconds),
+        ]);
+    }
+    Ok((rows, ratios))
+}
+
+/// Observations of a field simulated from `truth`: `per_step` uniform points at each of
+/// `steps` steps after `burn_in`, noise sd `noise`; (locations, steps, responses).
+fn simulated(
+    mesh: &Mesh,
+    truth: &AdvectionDiffusion,
+    dt: f64,
+    (burn_in, steps, per_step): (usize, usize, usize),
+    noise: f64,
+    seed: u64,
+) -> Result<(DMatrix<f64>, Vec<usize>, DVector<f64>)> {
+    let u = SpaceTime::new(mesh, truth, dt)?.simulate_sequential(burn_in + steps, seed)?;
+    let mut rng = stream(seed, 7);
+    let n = steps * per_step;
+    let locations = DMatrix::from_fn(n, 2, |_, _| 0.05 + 0.9 * uniform01(&mut rng));
+    let times: Vec<usize> = (0..n).map(|i| 1 + i / per_step).collect();
+    let a = mesh.observation_matrix(&locations)?;
+    let mut y = DVector::zeros(n);
+    for j in 0..a.ncols() {
+        let col = a.col(j);
+        for (&i, &w) in col.row_indices().iter().zip(col.values()) {
+            y[i] += w * u[(j, burn_in + times[i] - 1)];
+        }
+    }
+    y.iter_mut()
+        .for_each(|v| *v += noise * standard_normal(&mut rng));
+    Ok((locations, times, y))
+}
+
+/// One likelihood evaluation without and with the gradient on a `cells` x `cells` mesh over
+/// `steps` steps (no burn-in), 20 observations a step.
+fn likelihood_row(cells: usize, steps: usize, seed: u64) -> Result<Vec<Cell>> {
+    let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], cells, cells)?;
+    let model = AdvectionDiffusion::from_range_sigma(0.3, 1.0, [20.0, 10.0])?;
+    let (dt, noise) = (0.01, 0.1);
+    let (locations, times, y) = simulated(&mesh, &model, dt, (0, steps, 20), noise, seed)?;
+    let n = y.len();
+    let (t_new, _, data) = measured(|| {
+        SpaceTimeObservations::new(
+            &mesh,
+            dt,
+            &model,
+            &locations,
+            &times,
+            y,
+            DMatrix::zeros(n, 0),
+            0,
+        )
+    })?;
+    let (t_ll, _, _) = measured(|| data.log_likelihood(&model, noise, false))?;
+    let (t_grad, mem, _) = measured(|| data.log_likelihood(&model, noise, true))?;
+    Ok(vec![
+        Cell::from(mesh.n_nodes()),
+        Cell::from(steps),
+        Cell::from(mesh.n_nodes() * steps),
+        Cell::from(n),
+        Cell::from(data.posterior_factor_nnz()),
+        Cell::from(t_new),
+        Cell::from(t_ll),
+        Cell::from(t_grad),
+        opt(mem),
+    ])
+}
+
+/// The model of `tests/spacetime_fit.rs` simulated on a `cells` x `cells` mesh over `steps`
+/// observed steps (30 points a step) and fitted back from a wrong start.
+fn mle_rows(cells: usize, steps: usize, seed: u64) -> Result<Vec<Vec<Cell>>> {
+    let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], cells, cells)?;
+    let truth = AdvectionDiffusion {
+        c: 50.0,
+        ..AdvectionDiffusion::from_range_sigma(0.3, 1.0, [50.0, 0.0])?
+    };
+    let (dt, burn_in, noise) = (0.05, 27, 0.1);
+    let (locations, times, y) = simulated(&mesh, &truth, dt, (burn_in, steps, 30), noise, seed)?;
+    let n = y.len();
+    let start = AdvectionDiffusion {
+        c: 40.0,
+        ..AdvectionDiffusion::from_range_sigma(0.4, 0.8, [30.0, 10.0])?
+    };
+    let t0 = Instant::now();
+    let data = SpaceTimeObservations::new(
+        &mesh,
+        dt,
+        &start,
+        &locations,
+        &times,
+        y,
+        DMatrix::zeros(n, 0),
+        burn_in,
+    )?;
+    let fit = data.maximum_likelihood(&start, 0.2, 200, 1e-6)?;
+    let wall = t0.elapsed().as_secs_f64();
+    let m = &fit.model;
+    let se = fit.std_errors;
+    let estimates = [
+        ("range", m.range()?, 0.3, se.map(|s| s.range)),
+        ("sigma", m.sigma()?, 1.0, se.map(|s| s.sigma)),
+        (
+            "advection x",
+            m.advection[0],
+            50.0,
+            se.map(|s| s.advection[0]),
+        ),
+        (
+            "advection y",
+            m.advection[1],
+            0.0,
+            se.map(|s| s.advection[1]),
+        ),
+        ("c", m.c, 50.0, se.map(|s| s.c)),
+        ("noise sd", fit.noise_sd, noise, se.map(|s| s.noise_sd)),
+    ];
+    Ok(estimates
+        .iter()
+        .map(|&(name, estimate, truth, se)| {
+            vec![
+                Cell::from(mesh.n_nodes()),
+                Cell::from(steps),
+                Cell::from(n),
+                Cell::from(wall),
+                Cell::from(fit.evaluations),
+                Cell::from(if fit.converged { "yes" } else { "no" }),
+                Cell::from(name),
+                Cell::from(truth),
+                Cell::from(estimate),
+                opt(se),
+                opt(se.map(|s| (estimate - truth) / s)),
+            ]
+        })
+        .collect())
+}
 
 /// Relative tolerance of the Chebyshev polynomials.
 pub const TOLERANCE: f64 = 1e-4;
@@ -160,6 +396,60 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
     }
     progress.finish();
 
+    // gstlearn side by side.
+    let peer = peers();
+    let (peer_rows, ratios) = match &peer {
+        Some(p) => gstlearn_rows(cells, config.seed, p)?,
+        None => (Vec::new(), Vec::new()),
+    };
+    let peer_note = match &peer {
+        Some(p) => {
+            format!(
+                "gstlearn {} (benches/python/gstlearn_chebyshev.json), same accuracy: uqforge's \
+                 time over gstlearn's for one draw from nothing and per further draw: {}.",
+                p.version,
+                ratios.join("; ")
+            )
+        }
+        None => "benches/python/gstlearn_chebyshev.json is missing: no gstlearn columns.".into(),
+    };
+
+    // Likelihood and gradient.
+    let ll_cases: &[(usize, usize)] = if config.quick {
+        &[(10, 20), (20, 20)]
+    } else {
+        &[(10, 20), (20, 20), (30, 20), (40, 20), (20, 50), (30, 50)]
+    };
+    progress.start("gmrf-st: likelihood", ll_cases.len() as u64);
+    let mut ll_rows = Vec::new();
+    for (i, &(k, steps)) in ll_cases.iter().enumerate() {
+        ll_rows.push(likelihood_row(
+            k,
+            steps,
+            config.seed.wrapping_add(200 + i as u64),
+        )?);
+        progress.advance(1);
+    }
+    progress.finish();
+
+    // Maximum likelihood.
+    let mle_cases: &[(usize, usize)] = if config.quick {
+        &[(10, 10)]
+    } else {
+        &[(10, 10), (15, 20)]
+    };
+    progress.start("gmrf-st: maximum likelihood", mle_cases.len() as u64);
+    let mut mle_table = Vec::new();
+    for (i, &(k, steps)) in mle_cases.iter().enumerate() {
+        mle_table.extend(mle_rows(
+            k,
+            steps,
+            config.seed.wrapping_add(300 + i as u64),
+        )?);
+        progress.advance(1);
+    }
+    progress.finish();
+
     let ratios: Vec<String> = chol_curve
         .iter()
         .zip(&cheb_curve)
@@ -178,8 +468,10 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
              square, one thread, wall seconds of one run: Cholesky (analysis, factorisation, \
              draw) against Chebyshev (tolerance {TOLERANCE:e}). {crossover} Space-time: the \
              advection-diffusion model (range 0.1, sigma 1, gamma (20, 10), dt {dt}) from rest. \
-             Stochastic log-determinant: {LOGDET_PROBES} Rademacher probes. The likelihood, \
-             the MLE and gstlearn side by side are not measured yet. Seed {}.",
+             Stochastic log-determinant: {LOGDET_PROBES} Rademacher probes. {peer_note} \
+             Likelihood: one exact evaluation (joint posterior factor), 20 observations a step. \
+             Maximum likelihood: simulated data (range 0.3, sigma 1, gamma (50, 0), c 50, \
+             noise 0.1) fitted from a wrong start. Seed {}.",
             config.seed
         ),
         config: *config,
@@ -223,6 +515,61 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
                 .map(String::from)
                 .to_vec(),
                 rows: st_rows,
+            },
+            Table {
+                title: "Chebyshev simulation side by side with gstlearn, at gstlearn's accuracy"
+                    .into(),
+                columns: [
+                    "nodes",
+                    "uniform accuracy (of f(0))",
+                    "gstlearn degree",
+                    "uqforge degree",
+                    "gstlearn one draw from nothing (s)",
+                    "uqforge one draw from nothing (s)",
+                    "uqforge / gstlearn",
+                    "gstlearn per further draw (s)",
+                    "uqforge per further draw (s)",
+                    "uqforge / gstlearn per draw",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows: peer_rows,
+            },
+            Table {
+                title: "Space-time likelihood: one exact evaluation".into(),
+                columns: [
+                    "nodes",
+                    "steps",
+                    "unknowns",
+                    "observations",
+                    "posterior factor entries",
+                    "setup: patterns and analyses (s)",
+                    "log-likelihood (s)",
+                    "with gradient (s)",
+                    "its added peak memory (MiB)",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows: ll_rows,
+            },
+            Table {
+                title: "Maximum likelihood on simulated data".into(),
+                columns: [
+                    "nodes",
+                    "observed steps",
+                    "observations",
+                    "wall time (s)",
+                    "evaluations",
+                    "converged",
+                    "parameter",
+                    "truth",
+                    "estimate",
+                    "standard error",
+                    "(estimate - truth) / SE",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows: mle_table,
             },
         ],
         plots: vec![Plot {
