@@ -1614,9 +1614,25 @@ fn moving_wave_csv() -> String {
 #[test]
 fn gmrf_fit_st_follows_the_json_contract() {
     let data = moving_wave_csv();
+    // One observed (place, time), then the same place 1, 2 and 4 steps after the last time.
+    let at = temp_csv(
+        "st-predict.csv",
+        "x,y,t\n0.1,0.2,0\n0.45,0.5,3\n0.45,0.5,3.5\n0.45,0.5,4.5\n",
+    );
     let v = json(&run(&format!(
-        "gmrf fit-st --data {data} --coords x,y --time t --response z --cells 6"
+        "gmrf fit-st --data {data} --coords x,y --time t --response z --cells 6 --predict {at}"
     )));
+    let p = &v["prediction"];
+    assert_eq!(p["horizon"], 4);
+    let sd: Vec<f64> = p["sd"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_f64().unwrap())
+        .collect();
+    assert_eq!(p["mean"].as_array().unwrap().len(), 4);
+    // Forecast uncertainty grows with the horizon.
+    assert!(sd[1] < sd[2] && sd[2] < sd[3], "{sd:?}");
     for key in ["range", "sigma", "c", "noise_sd", "loglik", "dt"] {
         assert!(v[key].as_f64().unwrap().is_finite(), "{key}: {}", v[key]);
     }
@@ -1638,6 +1654,7 @@ fn gmrf_fit_st_refuses_bad_input_in_one_line() {
         "x,y,t,z\n0,0,0,1\n1,0,1,2\n0,1,1.5,3\n1,1,2,1\n",
     );
     let one_time = temp_csv("st-onetime.csv", "x,y,t,z\n0,0,1,1\n1,0,1,2\n0,1,1,3\n");
+    let early = temp_csv("st-early.csv", "x,y,t\n0.5,0.5,-1\n");
     for (line, needle) in [
         (
             format!("gmrf fit-st --data {unsorted} --coords x,y --time t --response z"),
@@ -1658,6 +1675,13 @@ fn gmrf_fit_st_refuses_bad_input_in_one_line() {
         (
             format!("gmrf fit-st --data {one_time} --coords x,y --time w --response z"),
             "w",
+        ),
+        (
+            format!(
+                "gmrf fit-st --data {off_grid} --coords x,y --time t --response z --dt 0.5 \
+                 --predict {early}"
+            ),
+            "before the first observation",
         ),
     ] {
         let err = failure(&run(&line));

@@ -634,17 +634,10 @@ pub struct SpaceTimeReport {
 }
 
 /// Maximum likelihood of the advection–diffusion model from observations `y` at the rows of
-/// `locations` and the times `times` (non-decreasing, on a grid of step `dt`; default the
-/// smallest positive gap between times). The mesh is a regular grid of `cells` x `cells`
-/// squares over the locations' bounding box widened by a fifth of its diagonal; the start is
-/// range a fifth of the diagonal, sigma and noise sd each $\sqrt{\operatorname{var}(y)/2}$,
-/// no advection, $c = 10\kappa^2\Delta t$ (10 % decay per step); the burn-in brings the
-/// start's slowest mode to 1 % of its stationary variance; an intercept is estimated.
+/// `locations` and the times `times`: [`SpaceTimeData::new`] then [`SpaceTimeData::fit`].
 ///
 /// # Errors
-/// Fewer than three observations, mismatched lengths, non-finite values, times not in
-/// order or off the grid of `dt`, a joint field above [`MAX_JOINT_UNKNOWNS`] unknowns, and
-/// the fit's errors.
+/// As [`SpaceTimeData::new`] and [`SpaceTimeData::fit`].
 pub fn fit_space_time(
     locations: &DMatrix<f64>,
     times: &[f64],
@@ -652,81 +645,206 @@ pub fn fit_space_time(
     dt: Option<f64>,
     cells: usize,
 ) -> Result<SpaceTimeReport> {
-    let n = y.len();
-    validate::at_least("observations", n, 3)?;
-    validate::len("times (one per observation)", n, times.len())?;
-    validate::len("locations (rows)", n, locations.nrows())?;
-    validate::len("location columns", 2, locations.ncols())?;
-    validate::finite("times", times)?;
-    validate::finite("locations", locations.as_slice())?;
-    validate::finite("responses", y.as_slice())?;
-    validate::at_least("cells", cells, 2)?;
-    if let Some(i) = times.windows(2).position(|w| w[1] < w[0]) {
-        return Err(Error::invalid_parameter(
-            "times",
-            format!(
-                "not in time order: row {} (time {}) follows time {}",
-                i + 1,
-                times[i + 1],
-                times[i]
-            ),
-        ));
-    }
-    let t0 = times[0];
-    let dt = match dt {
-        Some(dt) => {
-            validate::positive("dt", dt)?;
-            dt
-        }
-        None => times
-            .windows(2)
-            .map(|w| w[1] - w[0])
-            .filter(|g| *g > 0.0)
-            .fold(f64::INFINITY, f64::min),
-    };
-    if !dt.is_finite() {
-        return Err(Error::degenerate(
-            "times",
-            "all observations are at one time: no dynamics to fit",
-        ));
-    }
-    let mut steps = Vec::with_capacity(n);
-    for &t in times {
-        let k = (t - t0) / dt;
-        if (k - k.round()).abs() > 1e-6 * k.abs().max(1.0) {
+    SpaceTimeData::new(locations, times, y, dt, cells)?.fit()
+}
+
+/// Raw observations at (location, time) pairs made ready for the space-time model: time
+/// steps from the times, a mesh, a starting model and its burn-in (what `uqforge gmrf fit-st`
+/// does).
+#[derive(Debug, Clone)]
+pub struct SpaceTimeData {
+    observations: SpaceTimeObservations,
+    start: AdvectionDiffusion,
+    start_noise_sd: f64,
+    t0: f64,
+    dt: f64,
+    mesh_nodes: usize,
+}
+
+impl SpaceTimeData {
+    /// Observations `y` at the rows of `locations` and the times `times` (non-decreasing, on
+    /// a grid of step `dt`; default the smallest positive gap between times; the earliest
+    /// time is step 1). The mesh is a regular grid of `cells` x `cells` squares over the
+    /// locations' bounding box widened by a fifth of its diagonal; the start is range a fifth
+    /// of the diagonal, sigma and noise sd each $\sqrt{\operatorname{var}(y)/2}$, no
+    /// advection, $c = 10\kappa^2\Delta t$ (10 % decay per step); the burn-in brings the
+    /// start's slowest mode to 1 % of its stationary variance; an intercept is the only
+    /// covariate.
+    ///
+    /// # Errors
+    /// Fewer than three observations, mismatched lengths, non-finite values, times not in
+    /// order or off the grid of `dt`, all times equal, coincident locations, and a joint
+    /// field above [`MAX_JOINT_UNKNOWNS`] unknowns.
+    pub fn new(
+        locations: &DMatrix<f64>,
+        times: &[f64],
+        y: &DVector<f64>,
+        dt: Option<f64>,
+        cells: usize,
+    ) -> Result<Self> {
+        let n = y.len();
+        validate::at_least("observations", n, 3)?;
+        validate::len("times (one per observation)", n, times.len())?;
+        validate::len("locations (rows)", n, locations.nrows())?;
+        validate::len("location columns", 2, locations.ncols())?;
+        validate::finite("times", times)?;
+        validate::finite("locations", locations.as_slice())?;
+        validate::finite("responses", y.as_slice())?;
+        validate::at_least("cells", cells, 2)?;
+        if let Some(i) = times.windows(2).position(|w| w[1] < w[0]) {
             return Err(Error::invalid_parameter(
                 "times",
-                format!("time {t} is not on the grid {t0} + k dt with dt = {dt}"),
+                format!(
+                    "not in time order: row {} (time {}) follows time {}",
+                    i + 1,
+                    times[i + 1],
+                    times[i]
+                ),
             ));
         }
-        steps.push(k.round() as usize + 1);
+        let t0 = times[0];
+        let dt = match dt {
+            Some(dt) => {
+                validate::positive("dt", dt)?;
+                dt
+            }
+            None => times
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .filter(|g| *g > 0.0)
+                .fold(f64::INFINITY, f64::min),
+        };
+        if !dt.is_finite() {
+            return Err(Error::degenerate(
+                "times",
+                "all observations are at one time: no dynamics to fit",
+            ));
+        }
+        let mut steps = Vec::with_capacity(n);
+        for &t in times {
+            let k = (t - t0) / dt;
+            if (k - k.round()).abs() > 1e-6 * k.abs().max(1.0) {
+                return Err(Error::invalid_parameter(
+                    "times",
+                    format!("time {t} is not on the grid {t0} + k dt with dt = {dt}"),
+                ));
+            }
+            steps.push(k.round() as usize + 1);
+        }
+        let span = |k: usize| (locations.column(k).min(), locations.column(k).max());
+        let ((x0, x1), (y0, y1)) = (span(0), span(1));
+        let diagonal = (x1 - x0).hypot(y1 - y0);
+        if diagonal <= 0.0 {
+            return Err(Error::degenerate("locations", "all locations coincide"));
+        }
+        let pad = 0.2 * diagonal;
+        let mesh = Mesh::regular_grid([x0 - pad, x1 + pad], [y0 - pad, y1 + pad], cells, cells)?;
+        let var = y.variance() * n as f64 / (n - 1) as f64;
+        let half_sd = (0.5 * var).sqrt().max(1e-8);
+        let mut start = AdvectionDiffusion::from_range_sigma(0.2 * diagonal, half_sd, [0.0, 0.0])?;
+        start.c = 10.0 * start.kappa.powi(2 * start.alpha as i32) * dt;
+        let start = start.with_range_sigma(0.2 * diagonal, half_sd)?;
+        // (1 + kappa^(2 alpha) dt / c)^(-2B) = 1 %.
+        let burn_in = (100f64.ln() / (2.0 * (1.1f64).ln())).ceil() as usize;
+        let x = DMatrix::from_element(n, 1, 1.0);
+        let data = SpaceTimeObservations::new(
+            &mesh,
+            dt,
+            &start,
+            locations,
+            &steps,
+            y.clone(),
+            x,
+            burn_in,
+        )?;
+        Ok(Self {
+            observations: data,
+            start,
+            start_noise_sd: half_sd,
+            t0,
+            dt,
+            mesh_nodes: mesh.n_nodes(),
+        })
     }
-    let span = |k: usize| (locations.column(k).min(), locations.column(k).max());
-    let ((x0, x1), (y0, y1)) = (span(0), span(1));
-    let diagonal = (x1 - x0).hypot(y1 - y0);
-    if diagonal <= 0.0 {
-        return Err(Error::degenerate("locations", "all locations coincide"));
+
+    /// The observations on the stacked field.
+    pub fn observations(&self) -> &SpaceTimeObservations {
+        &self.observations
     }
-    let pad = 0.2 * diagonal;
-    let mesh = Mesh::regular_grid([x0 - pad, x1 + pad], [y0 - pad, y1 + pad], cells, cells)?;
-    let var = y.variance() * n as f64 / (n - 1) as f64;
-    let half_sd = (0.5 * var).sqrt().max(1e-8);
-    let mut start = AdvectionDiffusion::from_range_sigma(0.2 * diagonal, half_sd, [0.0, 0.0])?;
-    start.c = 10.0 * start.kappa.powi(2 * start.alpha as i32) * dt;
-    let start = start.with_range_sigma(0.2 * diagonal, half_sd)?;
-    // (1 + kappa^(2 alpha) dt / c)^(-2B) = 1 %.
-    let burn_in = (100f64.ln() / (2.0 * (1.1f64).ln())).ceil() as usize;
-    let x = DMatrix::from_element(n, 1, 1.0);
-    let data =
-        SpaceTimeObservations::new(&mesh, dt, &start, locations, &steps, y.clone(), x, burn_in)?;
-    let fit = data.maximum_likelihood(&start, half_sd, 200, 1e-6)?;
-    Ok(SpaceTimeReport {
-        fit,
-        dt,
-        steps: data.steps(),
-        burn_in,
-        mesh_nodes: mesh.n_nodes(),
-    })
+
+    /// The time step $\Delta t$.
+    pub fn dt(&self) -> f64 {
+        self.dt
+    }
+
+    /// The step of time `t`: $1 + (t - t_0)/\Delta t$ with $t_0$ the earliest observation.
+    ///
+    /// # Errors
+    /// A non-finite time, one before $t_0$, or one off the grid $t_0 + k\Delta t$.
+    pub fn step_of(&self, t: f64) -> Result<usize> {
+        let k = (t - self.t0) / self.dt;
+        if !k.is_finite() || k < -1e-6 {
+            return Err(Error::invalid_parameter(
+                "time",
+                format!("{t} is before the first observation time {}", self.t0),
+            ));
+        }
+        if (k - k.round()).abs() > 1e-6 * k.abs().max(1.0) {
+            return Err(Error::invalid_parameter(
+                "time",
+                format!(
+                    "{t} is not on the grid {} + k dt with dt = {}",
+                    self.t0, self.dt
+                ),
+            ));
+        }
+        Ok(k.round() as usize + 1)
+    }
+
+    /// Maximum likelihood from the starting model ([`SpaceTimeObservations::maximum_likelihood`],
+    /// at most 200 iterations, gradient tolerance $10^{-6}$).
+    ///
+    /// # Errors
+    /// The fit's errors.
+    pub fn fit(&self) -> Result<SpaceTimeReport> {
+        let fit =
+            self.observations
+                .maximum_likelihood(&self.start, self.start_noise_sd, 200, 1e-6)?;
+        Ok(SpaceTimeReport {
+            fit,
+            dt: self.dt,
+            steps: self.observations.steps(),
+            burn_in: self.observations.burn_in(),
+            mesh_nodes: self.mesh_nodes,
+        })
+    }
+
+    /// Universal kriging of the fitted field at `locations` and times `times` (on the grid of
+    /// the data's times, any order; times after the last observation are forecasts):
+    /// [`SpaceTimeObservations::krige`] with the intercept.
+    ///
+    /// # Errors
+    /// Times before the first observation or off the grid, and the errors of
+    /// [`SpaceTimeObservations::krige`].
+    pub fn krige(
+        &self,
+        fit: &SpaceTimeFit,
+        locations: &DMatrix<f64>,
+        times: &[f64],
+    ) -> Result<SpaceTimePrediction> {
+        validate::len(
+            "prediction times (one per location)",
+            locations.nrows(),
+            times.len(),
+        )?;
+        let steps = times
+            .iter()
+            .map(|&t| self.step_of(t))
+            .collect::<Result<Vec<_>>>()?;
+        let x0 = DMatrix::from_element(times.len(), 1, 1.0);
+        self.observations
+            .krige(&fit.model, fit.noise_sd, locations, &steps, &x0)
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use uqforge_gmrf::simulate::field_on_unit_square;
 use uqforge_gmrf::spacetime::{
     AdvectionDiffusion, Sampler, field_on_unit_square as field_on_unit_square_st,
 };
-use uqforge_gmrf::spacetime_likelihood::fit_space_time;
+use uqforge_gmrf::spacetime_likelihood::SpaceTimeData;
 
 use crate::input::{finite_columns, read_table};
 
@@ -59,6 +59,11 @@ struct FitStArgs {
     /// Squares per side of the regular mesh over the data's bounding box.
     #[arg(long, default_value_t = 10)]
     cells: usize,
+    /// Also krige the fitted field at the rows of this CSV (the same coordinate and time
+    /// columns; times after the last observation are forecasts): adds
+    /// `"prediction": {"mean", "sd", "horizon"}`.
+    #[arg(long)]
+    predict: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -209,15 +214,39 @@ fn fit_st(a: &FitStArgs) -> Result<Value> {
     let locations = table.matrix(&coords)?;
     let times = table.vector(&a.time)?;
     let y = table.vector(&a.response)?;
-    let report = fit_space_time(&locations, times.as_slice(), &y, a.dt, a.cells)?;
+    let data = SpaceTimeData::new(&locations, times.as_slice(), &y, a.dt, a.cells)?;
+    // The prediction points, checked before the fit.
+    let targets = match &a.predict {
+        None => None,
+        Some(file) => {
+            let table = read_table(file)?;
+            let mut needed = coords.clone();
+            needed.push(a.time.as_str());
+            finite_columns(&table, &needed)
+                .map_err(|e| Error::parse("--predict", e.to_string()))?;
+            let at = table.vector(&a.time)?;
+            for &t in at.iter() {
+                data.step_of(t)?;
+            }
+            Some((table.matrix(&coords)?, at))
+        }
+    };
+    let report = data.fit()?;
     let f = &report.fit;
+    let prediction = match targets {
+        None => None,
+        Some((places, at)) => {
+            let p = data.krige(f, &places, at.as_slice())?;
+            Some(json!({"mean": p.mean.as_slice(), "sd": p.sd.as_slice(), "horizon": p.horizon}))
+        }
+    };
     let std_errors = f.std_errors.map(|se| {
         json!({
             "range": se.range, "sigma": se.sigma, "advection": se.advection, "c": se.c,
             "noise_sd": se.noise_sd,
         })
     });
-    Ok(json!({
+    let mut out = json!({
         "range": f.model.range()?,
         "sigma": f.model.sigma()?,
         "advection": f.model.advection,
@@ -232,7 +261,11 @@ fn fit_st(a: &FitStArgs) -> Result<Value> {
         "mesh_nodes": report.mesh_nodes,
         "iterations": f.iterations,
         "converged": f.converged,
-    }))
+    });
+    if let Some(p) = prediction {
+        out["prediction"] = p;
+    }
+    Ok(out)
 }
 
 fn simulate_st(a: &SimulateStArgs) -> Result<Value> {
