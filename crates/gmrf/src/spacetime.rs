@@ -58,6 +58,22 @@
 //! output). [`SpaceTime::simulate_chebyshev`] runs the recursion with the noise coloured by
 //! a Chebyshev polynomial ([`crate::chebyshev`]) instead of a factor of $Q_s$.
 //!
+//! **Stability.** Write $D = M + hA$ with $h = \Delta t/c$ and $A = K + B$. Where the
+//! symmetric part of $A$ is positive semi-definite, $v = D^{-1}Mu$ satisfies
+//! $v^\top Mu = v^\top Mv + h\thinspace v^\top Av \ge \|v\|_M^2$, so
+//! $\|v\|_M \le \|u\|_M$: every step contracts, whatever $\Delta t$. Strong advection makes
+//! that symmetric part indefinite (the inflow boundary's flux $\gamma\cdot n < 0$ in
+//! $B + B^\top$). Most such steps still contract, with the spectral radius of $D^{-1}M$ that of
+//! the constant mode, $1/(1 + \kappa^{2\alpha}\Delta t/c)$; but on a coarse mesh with a small
+//! $\Delta t$ the boundary wins: $\alpha = 1$, $\kappa = 3$, $c = 0.7$,
+//! $\gamma = (-1000, 300)$ on a 5 x 5 grid gives a spectral radius of 1.027 at
+//! $\Delta t = 10^{-4}$ (0.987 at $10^{-3}$; 0.9987 on a 20 x 20 grid), and the recursion grows
+//! without bound. [`SpaceTime::check_stable`] tells the two apart (the samplers of the
+//! recursion call it): a Cholesky factor of $A + A^\top$ proves contraction; otherwise 400 noise-free steps
+//! from a random start must not grow exponentially. A larger $\Delta t$, a finer mesh or weaker
+//! advection restores it. (The joint precision stays valid: it is the law of the recursion
+//! from rest over finitely many steps, growing or not.)
+//!
 //! One step from rest without advection is a spatial Matérn field: with $\alpha = 1$ and white
 //! noise, $D = (\Delta t/c)(\kappa'^2 M + G)$ with $\kappa'^2 = \kappa^2 + c/\Delta t$, and
 //! $Q = \beta^{-2}D M^{-1} D$ is [`crate::matern`]'s $Q_2$ at $\kappa'$ and
@@ -386,8 +402,87 @@ impl SpaceTime {
         Ok(CscMatrix::from(&coo))
     }
 
+    /// Checks that the noise-free recursion $u_k = D^{-1}Mu_{k-1}$ does not grow (see
+    /// the [module docs](self)): a Cholesky factor of $A + A^\top$, $A = K + B$, proves that
+    /// every step contracts; failing that, [`STABILITY_STEPS`] steps from a random start
+    /// (ChaCha8, fixed seed) are run, and exponential growth of the $M$-norm that would
+    /// amplify the field more than 100x within `steps` steps is refused (exponential: 100x by
+    /// the end and still 10x over the second half). A transient amplification (the step is
+    /// not normal: up to 380x here before decaying) passes, and so does a growth too slow to
+    /// reach 100x in [`STABILITY_STEPS`] steps (a spectral radius below about 1.012), or in
+    /// `steps` steps (a short run of a pure-advection blob, say).
+    ///
+    /// ```
+    /// use nalgebra::Matrix2;
+    /// use uqforge_gmrf::{Mesh, spacetime::{AdvectionDiffusion, SpaceTime}};
+    ///
+    /// let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 5, 5)?;
+    /// let strong = AdvectionDiffusion { alpha: 1, noise_alpha: 0, kappa: 3.0, tau: 1.0,
+    ///     c: 0.7, advection: [-1000.0, 300.0], diffusion: Matrix2::identity() };
+    /// assert!(SpaceTime::new(&mesh, &strong, 1e-4)?.check_stable(1000).is_err()); // 1.027x a step
+    /// assert!(SpaceTime::new(&mesh, &strong, 1e-2)?.check_stable(1000).is_ok());
+    /// # Ok::<(), uqforge_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A recursion that grows, named with its growth per step, and LU solve failures.
+    pub fn check_stable(&self, steps: usize) -> Result<()> {
+        let a = &self.step - &diagonal(self.mass.as_slice());
+        let sym = &a + &a.transpose();
+        let proven = SymbolicCholesky::analyse(sym.pattern())
+            .and_then(|s| s.factor(&sym))
+            .is_ok();
+        if proven {
+            return Ok(());
+        }
+        let mut draws = rng::rng_from_seed(0x0574_1B1E);
+        let mut u = DVector::from_fn(self.n(), |_, _| rng::standard_normal(&mut draws));
+        let m_norm = |v: &DVector<f64>| v.component_mul(&self.mass).dot(v).sqrt();
+        u /= m_norm(&u);
+        // ln of the M-norm's amplification after k steps, at the middle and the end.
+        let (mut log_amp, mut log_mid) = (0.0, 0.0);
+        for k in 0..STABILITY_STEPS {
+            u = self.lu.solve(&self.mass.component_mul(&u))?;
+            let g = m_norm(&u);
+            if !(g > 0.0 && g.is_finite()) {
+                break;
+            }
+            u /= g;
+            log_amp += g.ln();
+            if 2 * (k + 1) == STABILITY_STEPS {
+                log_mid = log_amp;
+            }
+        }
+        // Exponential growth: 100x by the end, still 10x over the second half (a transient,
+        // non-normal amplification peaks and decays instead), and 100x within `steps`.
+        let rate = ((log_amp - log_mid) / (STABILITY_STEPS / 2) as f64).exp();
+        if log_amp > 100f64.ln()
+            && log_amp - log_mid > 10f64.ln()
+            && rate.ln() * steps as f64 > 100f64.ln()
+        {
+            return Err(Error::invalid_parameter(
+                "dt",
+                format!(
+                    "the sequential recursion is unstable at dt = {}: the noise-free step \
+                     D^-1 M grows the field by {rate:.4}x per step, {:.1e}x over the {steps} \
+                     steps asked for (advection {:?} against the damping and diffusion on this \
+                     mesh, through the inflow boundary); a larger dt, a finer mesh or weaker \
+                     advection makes it contract",
+                    self.dt,
+                    (rate.ln() * steps as f64).exp(),
+                    self.model.advection
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// `steps` noise-free steps from `u0` (columns $u_1, \dots, u_T$): the mean of the
     /// field given its state at time 0.
+    ///
+    /// The recursion as it is, growing or not: [`Self::check_stable`] tells whether it
+    /// contracts (a pure-advection blob far from the inflow boundary moves correctly over a
+    /// few dozen steps even where the boundary's mode grows).
     ///
     /// # Errors
     /// `u0` of another length or non-finite, zero steps.
@@ -408,7 +503,7 @@ impl SpaceTime {
     /// rest (columns = steps), from the ChaCha8 stream of `seed`.
     ///
     /// # Errors
-    /// Zero steps.
+    /// Zero steps, and an unstable recursion ([`Self::check_stable`]).
     pub fn simulate_sequential(&self, steps: usize, seed: u64) -> Result<DMatrix<f64>> {
         self.recursion(steps, seed, &|xi: &DMatrix<f64>| match &self.noise {
             Noise::White => Ok(xi.column(0).component_div(&self.mass.map(f64::sqrt))),
@@ -426,7 +521,8 @@ impl SpaceTime {
     /// square root of $Q_s^{-1}$), not their law.
     ///
     /// # Errors
-    /// Zero steps; the sampler's errors ([`ChebyshevSampler::matern`]).
+    /// Zero steps, an unstable recursion ([`Self::check_stable`]), and the sampler's errors
+    /// ([`ChebyshevSampler::matern`]).
     pub fn simulate_chebyshev(
         &self,
         steps: usize,
@@ -459,6 +555,7 @@ impl SpaceTime {
         noise: &dyn Fn(&DMatrix<f64>) -> Result<DVector<f64>>,
     ) -> Result<DMatrix<f64>> {
         validate::at_least("steps", steps, 1)?;
+        self.check_stable(steps)?;
         let n = self.n();
         let mut draws = rng::rng_from_seed(seed);
         let mut out = DMatrix::zeros(n, steps);
@@ -494,6 +591,9 @@ impl SpaceTime {
         }
     }
 }
+
+/// Noise-free steps [`SpaceTime::check_stable`] runs where contraction is not proven.
+pub const STABILITY_STEPS: usize = 400;
 
 /// Largest joint precision [`field_on_unit_square`] will factor: its Cholesky factor fills
 /// like a 3D problem's with a wide stencil (1.1e8 entries, 0.9 GB, for 5.2e4 unknowns).
@@ -729,6 +829,63 @@ mod tests {
         let sigma = recursion_covariance(&st, 3);
         let q = dense(&st.precision(3).unwrap());
         assert!((&q * &sigma - DMatrix::identity(60, 60)).amax() < 1e-9);
+    }
+
+    /// The spectral radius of D^-1 M against check_stable: the constant mode's
+    /// 1/(1 + kappa^(2 alpha) dt / c) wherever the check passes (weak and strong advection,
+    /// small and large steps, K + B definite or not), above 1 where it refuses.
+    #[test]
+    fn stability_check_agrees_with_the_spectral_radius() {
+        let (mut indefinite, mut refused) = (0, 0);
+        for cells in [5, 10] {
+            let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], cells, cells).unwrap();
+            for alpha in [1, 2] {
+                for gamma in [[1.0, 0.0], [50.0, 20.0], [-1000.0, 300.0]] {
+                    for dt in [1e-4, 1e-2, 1.0] {
+                        let model = AdvectionDiffusion {
+                            kappa: 3.0,
+                            c: 0.7,
+                            ..white(alpha, 3.0, gamma)
+                        };
+                        let st = SpaceTime::new(&mesh, &model, dt).unwrap();
+                        let d = dense(st.step_matrix());
+                        let m = DMatrix::from_diagonal(st.lumped_mass());
+                        let a = &d - &m;
+                        if (&a + a.transpose()).symmetric_eigenvalues().min() < 0.0 {
+                            indefinite += 1;
+                        }
+                        let rho = (d.try_inverse().unwrap() * &m)
+                            .complex_eigenvalues()
+                            .iter()
+                            .map(|z| z.norm())
+                            .fold(0.0, f64::max);
+                        let constant =
+                            1.0 / (1.0 + model.kappa.powi(2 * alpha as i32) * dt / model.c);
+                        let case = format!("{cells} cells, alpha {alpha}, {gamma:?}, dt {dt}");
+                        match st.check_stable(1000) {
+                            Ok(()) => assert!(
+                                (rho - constant).abs() < 1e-9 || rho < 1.012,
+                                "{case}: {rho}"
+                            ),
+                            Err(e) => {
+                                refused += 1;
+                                assert!(rho > 1.012, "{case}: refused at {rho}");
+                                assert!(e.to_string().contains("unstable"), "{e}");
+                                assert!(st.simulate_sequential(500, 1).is_err());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            indefinite >= 3,
+            "strong advection should make K + B indefinite"
+        );
+        assert_eq!(
+            refused, 1,
+            "only 5 cells, alpha 1, the strongest advection, dt 1e-4"
+        );
     }
 
     /// log det Q = T log det(D'SD): the dense joint log-determinant (LU, no symmetry assumed)
