@@ -983,6 +983,10 @@ fn gmrf_simulate_st_follows_the_json_contract() {
     let p = json(&run(&format!("{line} --method chebyshev --tolerance 1e-8")));
     assert_eq!(p["field"].as_array().unwrap().len(), 3);
     assert_eq!(p["tolerance"], 1e-8);
+    assert_eq!(s["streamline_diffusion"], false);
+    let sd = json(&run(&format!("{line} --streamline-diffusion")));
+    assert_eq!(sd["streamline_diffusion"], true);
+    assert_ne!(sd["field"], s["field"]);
 }
 
 #[test]

@@ -166,6 +166,10 @@ struct SimulateStArgs {
     /// Relative error of the Chebyshev polynomial (`chebyshev`).
     #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
     tolerance: f64,
+    /// Add streamline diffusion to the advection (stabilises advection-dominated dynamics,
+    /// with an artificial diffusion along the flow of the order of the mesh spacing).
+    #[arg(long)]
+    streamline_diffusion: bool,
     /// Seed of the ChaCha8 stream of standard normals.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -302,6 +306,7 @@ fn simulate_st(a: &SimulateStArgs) -> Result<Value> {
     };
     let model = AdvectionDiffusion {
         c: a.c,
+        streamline_diffusion: a.streamline_diffusion,
         ..AdvectionDiffusion::from_range_sigma(a.range, a.sigma, advection)?
     };
     let series = field_on_unit_square_st([nx, ny], a.steps, a.dt, &model, sampler, a.seed)?;
@@ -310,6 +315,7 @@ fn simulate_st(a: &SimulateStArgs) -> Result<Value> {
         "dt": a.dt, "advection": advection, "range": a.range, "sigma": a.sigma, "c": a.c,
         "kappa": model.kappa, "tau": model.tau, "method": a.method, "burn_in": series.burn_in,
         "mesh_nodes": series.mesh_nodes, "seed": a.seed,
+        "streamline_diffusion": a.streamline_diffusion,
         "tolerance": (a.method == "chebyshev").then_some(a.tolerance),
         "rng": "ChaCha8 stream of the seed; the recursion starts from rest and drops burn_in steps",
     }))
