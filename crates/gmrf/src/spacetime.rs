@@ -83,6 +83,14 @@
 //! precision stays valid either way: it is the law of the recursion from rest over finitely
 //! many steps, growing or not.)
 //!
+//! **Fields that vary in space.** [`Fields`] adds node-wise advection and scales the
+//! diffusion node by node ($\gamma(s) = \gamma + \delta\gamma(s)$, $H(s) = d(s)H$; each
+//! triangle takes its nodes' mean), given directly or as basis expansions
+//! ([`Fields::from_basis`], as R-INLA's `B.tau`); [`SpaceTime::with_fields`] discretises the
+//! result, and [`crate::spacetime_likelihood::SpaceTimeObservations::with_fields`] evaluates
+//! and fits the constant parts with the fields held fixed. A wind on the western half of the
+//! domain carries a blob there at $\gamma/c$ and leaves one in the east in place (tested).
+//!
 //! One step from rest without advection is a spatial Matérn field: with $\alpha = 1$ and white
 //! noise, $D = (\Delta t/c)(\kappa'^2 M + G)$ with $\kappa'^2 = \kappa^2 + c/\Delta t$, and
 //! $Q = \beta^{-2}D M^{-1} D$ is [`crate::matern`]'s $Q_2$ at $\kappa'$ and
@@ -277,6 +285,103 @@ enum Noise {
     },
 }
 
+/// Spatially varying parts of the dynamics, given at the mesh nodes, on top of an
+/// [`AdvectionDiffusion`] model's constants ([`SpaceTime::with_fields`]): the model's
+/// parameters keep their meaning as the constant parts, so they can still be estimated with
+/// the fields held fixed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Fields {
+    /// Added to the model's advection at each node: $\gamma(s) = \gamma + \delta\gamma(s)$.
+    pub advection: Option<Vec<[f64; 2]>>,
+    /// Multiplies the model's diffusion tensor at each node: $H(s) = d(s)H$, $d(s) > 0$.
+    pub diffusion_scale: Option<Vec<f64>>,
+}
+
+/// The advection and diffusion tensor of each triangle.
+type TriangleFields = (Vec<[f64; 2]>, Vec<Matrix2<f64>>);
+
+impl Fields {
+    /// Fields as basis expansions on the nodes, as R-INLA's `B.tau` and `B.kappa`: with the
+    /// basis functions' node values as the columns of `basis` (`n x K`),
+    /// $\delta\gamma_x = B a_x$, $\delta\gamma_y = B a_y$ for `advection` $= (a_x, a_y)$, and
+    /// $\log d = B b$ for `log_diffusion` $= b$.
+    ///
+    /// # Errors
+    /// Coefficient vectors of another length than the basis's columns, or non-finite values.
+    pub fn from_basis(
+        basis: &DMatrix<f64>,
+        advection: Option<(&[f64], &[f64])>,
+        log_diffusion: Option<&[f64]>,
+    ) -> Result<Self> {
+        validate::finite("basis", basis.as_slice())?;
+        let expand = |what: &str, w: &[f64]| -> Result<DVector<f64>> {
+            validate::len(what, basis.ncols(), w.len())?;
+            validate::finite(what, w)?;
+            Ok(basis * DVector::from_column_slice(w))
+        };
+        let advection = match advection {
+            None => None,
+            Some((ax, ay)) => {
+                let (x, y) = (
+                    expand("advection x coefficients", ax)?,
+                    expand("advection y coefficients", ay)?,
+                );
+                Some(x.iter().zip(y.iter()).map(|(&a, &b)| [a, b]).collect())
+            }
+        };
+        let diffusion_scale = match log_diffusion {
+            None => None,
+            Some(b) => Some(
+                expand("log diffusion coefficients", b)?
+                    .iter()
+                    .map(|v| v.exp())
+                    .collect(),
+            ),
+        };
+        Ok(Self {
+            advection,
+            diffusion_scale,
+        })
+    }
+
+    /// The advection and diffusion tensor of each triangle (one of each for the whole mesh
+    /// without fields).
+    fn on_triangles(&self, mesh: &Mesh, model: &AdvectionDiffusion) -> Result<TriangleFields> {
+        let n = mesh.n_nodes();
+        let gammas = match &self.advection {
+            None => vec![model.advection],
+            Some(v) => {
+                validate::len("advection field (one per node)", n, v.len())?;
+                validate::finite("advection field", v.as_flattened())?;
+                mesh.triangles()
+                    .iter()
+                    .map(|t| {
+                        let mean = |d: usize| t.iter().map(|&i| v[i][d]).sum::<f64>() / 3.0;
+                        [model.advection[0] + mean(0), model.advection[1] + mean(1)]
+                    })
+                    .collect()
+            }
+        };
+        let tensors = match &self.diffusion_scale {
+            None => vec![model.diffusion],
+            Some(d) => {
+                validate::len("diffusion scale field (one per node)", n, d.len())?;
+                if let Some(i) = d.iter().position(|v| !(*v > 0.0 && v.is_finite())) {
+                    return Err(Error::invalid_parameter(
+                        "diffusion scale field",
+                        format!("node {i} has scale {}: scales must be positive", d[i]),
+                    ));
+                }
+                mesh.triangles()
+                    .iter()
+                    .map(|t| model.diffusion * (t.iter().map(|&i| d[i]).sum::<f64>() / 3.0))
+                    .collect()
+            }
+        };
+        Ok((gammas, tensors))
+    }
+}
+
 /// The discretised model on one mesh with one time step: the matrices of the [module
 /// docs](self), the LU factors of $D$ and the noise's factor.
 #[derive(Debug, Clone)]
@@ -299,9 +404,44 @@ impl SpaceTime {
     /// The model's ranges ([`AdvectionDiffusion::validate`]), a step that is not positive and
     /// finite, and a singular step matrix.
     pub fn new(mesh: &Mesh, model: &AdvectionDiffusion, dt: f64) -> Result<Self> {
+        Self::with_fields(mesh, model, dt, &Fields::default())
+    }
+
+    /// As [`Self::new`], with the spatially varying parts of `fields` on top of the model's
+    /// constant advection and diffusion: on triangle $T$, $\gamma_T = \gamma + \overline{\delta\gamma}(T)$
+    /// and $H_T = \bar d(T)H$, the bars the means over $T$'s three nodes. Streamline
+    /// diffusion, where asked for, uses the smallest eigenvalue of the $H_T$.
+    ///
+    /// ```
+    /// use nalgebra::DMatrix;
+    /// use uqforge_gmrf::{Mesh, spacetime::{AdvectionDiffusion, Fields, SpaceTime}};
+    ///
+    /// let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 10, 10)?;
+    /// let model = AdvectionDiffusion::from_range_sigma(0.3, 1.0, [0.0, 0.0])?;
+    /// // A wind of (20 y, 0), stronger to the north, as a linear basis expansion: the basis
+    /// // functions 1 and y at the nodes, coefficients (0, 20) for gamma_x, (0, 0) for gamma_y.
+    /// let basis = DMatrix::from_fn(mesh.n_nodes(), 2, |i, k| {
+    ///     if k == 0 { 1.0 } else { mesh.nodes()[i][1] }
+    /// });
+    /// let fields = Fields::from_basis(&basis, Some((&[0.0, 20.0], &[0.0, 0.0])), None)?;
+    /// let st = SpaceTime::with_fields(&mesh, &model, 0.01, &fields)?;
+    /// assert_eq!(st.simulate_sequential(3, 1)?.shape(), (121, 3));
+    /// # Ok::<(), uqforge_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Self::new`], and fields with another length than the mesh's nodes, non-finite
+    /// values, or diffusion scales that are not positive.
+    pub fn with_fields(
+        mesh: &Mesh,
+        model: &AdvectionDiffusion,
+        dt: f64,
+        fields: &Fields,
+    ) -> Result<Self> {
         model.validate()?;
         validate::positive("dt", dt)?;
-        let fem = Fem::assemble_anisotropic(mesh, &[model.diffusion])?;
+        let (gammas, tensors) = fields.on_triangles(mesh, model)?;
+        let fem = Fem::assemble_anisotropic(mesh, &tensors)?;
         let mass = fem.lumped_mass.clone();
         let diag = |d: &DVector<f64>| diagonal(d.as_slice());
         let m = diag(&mass);
@@ -311,10 +451,13 @@ impl SpaceTime {
             k = &k * &diag(&mass.map(|v| 1.0 / v));
             k = &k * &k1;
         }
-        let mut b = advection(mesh, &[model.advection])?;
+        let mut b = advection(mesh, &gammas)?;
         if model.streamline_diffusion {
-            let smallest = model.diffusion.symmetric_eigenvalues().min();
-            b = &b + &streamline_diffusion(mesh, &[model.advection], smallest)?;
+            let smallest = tensors
+                .iter()
+                .map(|h| h.symmetric_eigenvalues().min())
+                .fold(f64::INFINITY, f64::min);
+            b = &b + &streamline_diffusion(mesh, &gammas, smallest)?;
         }
         let step = &m + &(&(&k + &b) * (dt / model.c));
         let lu = SparseLu::factor(&step, "implicit Euler step matrix D")?;
@@ -972,6 +1115,130 @@ mod tests {
             "{moved} vs {}",
             per_step * (steps - 1) as f64
         );
+    }
+
+    /// Fields of zero offset and unit scale are the constant model; a constant offset is the
+    /// model with the summed advection; a basis expansion evaluates at the nodes.
+    #[test]
+    fn fields_reduce_to_constant_models_and_expand_bases() {
+        let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 4, 3).unwrap();
+        let (_, coloured_st) = coloured();
+        let model = *coloured_st.model();
+        let n = mesh.n_nodes();
+        let step = |m: &AdvectionDiffusion, f: &Fields| {
+            dense(
+                SpaceTime::with_fields(&mesh, m, 0.1, f)
+                    .unwrap()
+                    .step_matrix(),
+            )
+        };
+        let plain = step(&model, &Fields::default());
+        let neutral = Fields {
+            advection: Some(vec![[0.0, 0.0]; n]),
+            diffusion_scale: Some(vec![1.0; n]),
+        };
+        assert!((step(&model, &neutral) - &plain).amax() < 1e-13);
+        let shifted = Fields {
+            advection: Some(vec![[3.0, -1.5]; n]),
+            diffusion_scale: None,
+        };
+        let summed = AdvectionDiffusion {
+            advection: [model.advection[0] + 3.0, model.advection[1] - 1.5],
+            ..model
+        };
+        assert!((step(&model, &shifted) - step(&summed, &Fields::default())).amax() < 1e-12);
+        // A uniform diffusion scale d is the model with H scaled by d.
+        let scaled = Fields {
+            advection: None,
+            diffusion_scale: Some(vec![2.5; n]),
+        };
+        let wider = AdvectionDiffusion {
+            diffusion: model.diffusion * 2.5,
+            ..model
+        };
+        assert!((step(&model, &scaled) - step(&wider, &Fields::default())).amax() < 1e-12);
+
+        let basis = DMatrix::from_fn(n, 2, |i, k| if k == 0 { 1.0 } else { mesh.nodes()[i][0] });
+        let f = Fields::from_basis(&basis, Some((&[1.0, 2.0], &[0.0, -1.0])), Some(&[0.5, 0.0]))
+            .unwrap();
+        let gx = f.advection.as_ref().unwrap();
+        for (i, p) in mesh.nodes().iter().enumerate() {
+            assert!((gx[i][0] - (1.0 + 2.0 * p[0])).abs() < 1e-14);
+            assert!((gx[i][1] + p[0]).abs() < 1e-14);
+        }
+        assert!(
+            f.diffusion_scale
+                .unwrap()
+                .iter()
+                .all(|d| (d - 0.5f64.exp()).abs() < 1e-14)
+        );
+        assert!(Fields::from_basis(&basis, Some((&[1.0], &[0.0, 1.0])), None).is_err());
+        let bad = Fields {
+            advection: None,
+            diffusion_scale: Some(vec![-1.0; n]),
+        };
+        assert!(SpaceTime::with_fields(&mesh, &model, 0.1, &bad).is_err());
+        let short = Fields {
+            advection: Some(vec![[0.0, 0.0]; 3]),
+            diffusion_scale: None,
+        };
+        assert!(SpaceTime::with_fields(&mesh, &model, 0.1, &short).is_err());
+    }
+
+    /// A wind blowing on the western half only: a blob there is carried at gamma / c, one in
+    /// the east stays where it is.
+    #[test]
+    fn a_local_wind_moves_only_the_blob_it_blows_on() {
+        let model = AdvectionDiffusion {
+            advection: [0.0, 0.0],
+            ..pure_advection()
+        };
+        let mesh = Mesh::regular_grid([-1.0, 3.0], [-1.0, 2.0], 80, 60).unwrap();
+        // gamma = (1, 0) for x < 1, fading to 0 over [1, 1.4].
+        let wind: Vec<[f64; 2]> = mesh
+            .nodes()
+            .iter()
+            .map(|p| [((1.4 - p[0]) / 0.4).clamp(0.0, 1.0), 0.0])
+            .collect();
+        let fields = Fields {
+            advection: Some(wind),
+            diffusion_scale: None,
+        };
+        let st = SpaceTime::with_fields(&mesh, &model, 0.01, &fields).unwrap();
+        let blob = |p: &[f64; 2], c: [f64; 2]| {
+            (-((p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2)) / (2.0 * 0.1f64.powi(2))).exp()
+        };
+        let u0 = DVector::from_iterator(
+            mesh.n_nodes(),
+            mesh.nodes()
+                .iter()
+                .map(|p| blob(p, [0.2, 0.5]) + blob(p, [2.2, 0.5])),
+        );
+        let steps = 20;
+        let u = st.propagate(&u0, steps).unwrap();
+        let m = st.lumped_mass();
+        // Centres of mass of the western and eastern halves.
+        let centre = |col: &DVector<f64>, west: bool| {
+            let keep = |i: usize| (mesh.nodes()[i][0] < 1.2) == west;
+            let w: f64 = (0..mesh.n_nodes())
+                .filter(|&i| keep(i))
+                .map(|i| m[i] * col[i])
+                .sum();
+            (0..mesh.n_nodes())
+                .filter(|&i| keep(i))
+                .map(|i| m[i] * col[i] * mesh.nodes()[i][0])
+                .sum::<f64>()
+                / w
+        };
+        let last = u.column(steps - 1).into_owned();
+        let moved_west = centre(&last, true) - centre(&u0, true);
+        let moved_east = centre(&last, false) - centre(&u0, false);
+        let expected = steps as f64 * 0.01 / (model.c + model.kappa.powi(2) * 0.01);
+        assert!(
+            (moved_west - expected).abs() < 0.01,
+            "{moved_west} vs {expected}"
+        );
+        assert!(moved_east.abs() < 1e-3, "{moved_east}");
     }
 
     /// log det Q = T log det(D'SD): the dense joint log-determinant (LU, no symmetry assumed)

@@ -92,7 +92,7 @@ use crate::kriging::Kriged;
 use crate::likelihood::{Coefficients, Core, Observations, PriorDeterminant, in_context};
 use crate::optim::Objective;
 use crate::selinv::SelectedInverse;
-use crate::spacetime::{AdvectionDiffusion, MAX_JOINT_UNKNOWNS, SpaceTime};
+use crate::spacetime::{AdvectionDiffusion, Fields, MAX_JOINT_UNKNOWNS, SpaceTime};
 use crate::sparse::{on_pattern, scatter};
 
 /// Observations of a space-time field, with the structure of their likelihood; see the
@@ -107,6 +107,8 @@ pub struct SpaceTimeObservations {
     /// The pattern of the last block $D^\top S D$ and its analysis.
     block_pattern: SparsityPattern,
     block: SymbolicCholesky,
+    /// Spatially varying advection and diffusion held fixed ([`Self::with_fields`]).
+    fields: Fields,
     obs: Observations,
 }
 
@@ -237,8 +239,23 @@ impl SpaceTimeObservations {
             pattern,
             block_pattern,
             block,
+            fields: Fields::default(),
             obs,
         })
+    }
+
+    /// These observations of a model whose advection and diffusion vary in space by the
+    /// fixed `fields` ([`SpaceTime::with_fields`]) on top of the constants the likelihood
+    /// evaluates and estimates.
+    ///
+    /// # Errors
+    /// Fields of another length than the mesh's nodes or with invalid values.
+    pub fn with_fields(mut self, fields: Fields) -> Result<Self> {
+        // The fields live on the mesh's triangles: the patterns do not change.
+        let template = AdvectionDiffusion::from_range_sigma(1.0, 1.0, [0.0, 0.0])?;
+        SpaceTime::with_fields(&self.mesh, &template, self.dt, &fields)?;
+        self.fields = fields;
+        Ok(self)
     }
 
     /// The observed steps $T$ (the largest of `times`).
@@ -352,7 +369,8 @@ impl SpaceTimeObservations {
                 a.values().to_vec(),
             )
             .map_err(|e| Error::degenerate("observation matrix", e.to_string()))?;
-            let q = SpaceTime::new(&self.mesh, model, self.dt)?.precision(steps)?;
+            let q = SpaceTime::with_fields(&self.mesh, model, self.dt, &self.fields)?
+                .precision(steps)?;
             extended = Observations::with_known_prior(
                 q.pattern(),
                 a,
@@ -517,7 +535,7 @@ impl SpaceTimeObservations {
     /// The joint precision of `model` and its last block $D^\top S D$, on the template's
     /// patterns.
     fn precision(&self, model: &AdvectionDiffusion) -> Result<(CscMatrix<f64>, CscMatrix<f64>)> {
-        let st = SpaceTime::new(&self.mesh, model, self.dt)?;
+        let st = SpaceTime::with_fields(&self.mesh, model, self.dt, &self.fields)?;
         let q = st.precision(self.burn_in + self.steps)?;
         let block = st.last_block();
         Ok((
@@ -920,6 +938,67 @@ mod tests {
                 .enumerate()
                 .all(|(j, w)| *w == 0.0 || j / m == burn_in + 1)
         );
+    }
+
+    /// With fixed fields (a wind growing to the north, a diffusion scale growing to the east)
+    /// the likelihood is still the dense Gaussian density, and its gradient still central
+    /// differences.
+    #[test]
+    fn log_likelihood_with_fields_equals_the_dense_density() {
+        let (mesh, model, locations, times, y, x) = setup();
+        let (dt, burn_in, s) = (0.1, 1, 0.3);
+        let fields = Fields {
+            advection: Some(mesh.nodes().iter().map(|p| [4.0 * p[1], 0.0]).collect()),
+            diffusion_scale: Some(mesh.nodes().iter().map(|p| 0.5 + p[0]).collect()),
+        };
+        let data = SpaceTimeObservations::new(
+            &mesh,
+            dt,
+            &model,
+            &locations,
+            &times,
+            y.clone(),
+            x.clone(),
+            burn_in,
+        )
+        .unwrap()
+        .with_fields(fields.clone())
+        .unwrap();
+        let fit = data.log_likelihood(&model, s, true).unwrap();
+        let q = dense(
+            &SpaceTime::with_fields(&mesh, &model, dt, &fields)
+                .unwrap()
+                .precision(burn_in + 4)
+                .unwrap(),
+        );
+        let a = dense(&data.obs.a);
+        let v = &a * q.try_inverse().unwrap() * a.transpose() + DMatrix::identity(6, 6) * (s * s);
+        let vc = v.cholesky().unwrap();
+        let vinv_x = vc.solve(&x);
+        let beta = (x.transpose() * &vinv_x).try_inverse().unwrap() * (vinv_x.transpose() * &y);
+        let r = &y - &x * &beta;
+        let exact = -0.5 * 6.0 * (2.0 * std::f64::consts::PI).ln()
+            - vc.l().diagonal().map(f64::ln).sum()
+            - 0.5 * r.dot(&vc.solve(&r));
+        assert!((fit.log_likelihood - exact).abs() < 1e-9 * exact.abs());
+        // The gradient in gamma_1 (the constant part under the field) by central differences.
+        let h = 1e-5;
+        let at = |d: f64| {
+            let m = AdvectionDiffusion {
+                advection: [model.advection[0] + d, model.advection[1]],
+                ..model
+            };
+            data.log_likelihood(&m, s, false).unwrap().log_likelihood
+        };
+        let fd = (at(h) - at(-h)) / (2.0 * h);
+        let g = fit.gradient.unwrap()[2];
+        assert!((g - fd).abs() < 1e-5 * (1.0 + fd.abs()), "{g} vs {fd}");
+        // Fields must match the mesh.
+        let short = Fields {
+            advection: Some(vec![[0.0, 0.0]; 2]),
+            diffusion_scale: None,
+        };
+        assert!(data.with_fields(short).is_err());
     }
 
     /// Kriging and forecasts against dense universal kriging with the joint covariance over
