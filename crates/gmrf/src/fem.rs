@@ -145,6 +145,28 @@ impl Fem {
 /// # Errors
 /// A velocity count other than 1 or the number of triangles, or a non-finite velocity.
 pub fn advection(mesh: &Mesh, velocity: &[[f64; 2]]) -> Result<CscMatrix<f64>> {
+    let velocity_of = per_triangle(mesh, velocity)?;
+    let m = mesh.n_nodes();
+    let mut b = CooMatrix::new(m, m);
+    for (t, tri) in mesh.triangles().iter().enumerate() {
+        let p = tri.map(|v| mesh.nodes()[v]);
+        let twice = twice_signed_area(p[0], p[1], p[2]);
+        let flux = along_velocity(p, velocity_of(t));
+        for (l, &j) in tri.iter().enumerate() {
+            for &i in tri {
+                b.push(i, j, twice / 6.0 * flux[l]);
+            }
+        }
+    }
+    Ok(CscMatrix::from(&b))
+}
+
+/// Checks a velocity list (one for the mesh or one per triangle) and returns the velocity of
+/// triangle `t`.
+fn per_triangle<'a>(
+    mesh: &Mesh,
+    velocity: &'a [[f64; 2]],
+) -> Result<impl Fn(usize) -> [f64; 2] + 'a> {
     let nt = mesh.n_triangles();
     if velocity.len() != 1 && velocity.len() != nt {
         return Err(Error::DimensionMismatch {
@@ -154,28 +176,24 @@ pub fn advection(mesh: &Mesh, velocity: &[[f64; 2]]) -> Result<CscMatrix<f64>> {
         });
     }
     uqforge_core::validate::finite("advection velocity", velocity.as_flattened())?;
-    let m = mesh.n_nodes();
-    let mut b = CooMatrix::new(m, m);
-    for (t, tri) in mesh.triangles().iter().enumerate() {
-        let p = tri.map(|v| mesh.nodes()[v]);
-        let twice = twice_signed_area(p[0], p[1], p[2]);
-        let g = if velocity.len() == 1 {
+    Ok(move |t: usize| {
+        if velocity.len() == 1 {
             velocity[0]
         } else {
             velocity[t]
-        };
-        for l in 0..3 {
-            // grad phi_l = R e_l / (2|T|), R e_l = (-(b_y - a_y), b_x - a_x) for the edge a -> b
-            // opposite vertex l, counter-clockwise.
-            let (a, c) = (p[(l + 1) % 3], p[(l + 2) % 3]);
-            let grad = [-(c[1] - a[1]) / twice, (c[0] - a[0]) / twice];
-            let flux = g[0] * grad[0] + g[1] * grad[1];
-            for &i in tri {
-                b.push(i, tri[l], twice / 6.0 * flux);
-            }
         }
-    }
-    Ok(CscMatrix::from(&b))
+    })
+}
+
+/// $\gamma\cdot\nabla\varphi_l$ on the triangle with vertices `p` (counter-clockwise), for
+/// its three vertices $l$: $\nabla\varphi_l = Re_l/(2|T|)$ with
+/// $Re_l = (-(c_y - a_y), c_x - a_x)$ for the edge $a \to c$ opposite vertex $l$.
+fn along_velocity(p: [[f64; 2]; 3], g: [f64; 2]) -> [f64; 3] {
+    let twice = twice_signed_area(p[0], p[1], p[2]);
+    std::array::from_fn(|l| {
+        let (a, c) = (p[(l + 1) % 3], p[(l + 2) % 3]);
+        (g[0] * -(c[1] - a[1]) + g[1] * (c[0] - a[0])) / twice
+    })
 }
 
 /// The streamline-diffusion matrix of a velocity $\gamma$ against a diffusion scale
@@ -206,8 +224,8 @@ pub fn advection(mesh: &Mesh, velocity: &[[f64; 2]]) -> Result<CscMatrix<f64>> {
 /// ```
 ///
 /// References: A. N. Brooks, T. J. R. Hughes (1982), Streamline upwind/Petrov–Galerkin
-/// formulations for convection dominated flows, CMAME 32:199-259; Clarotto et al. (2024),
-/// section 3.3, for the advection–diffusion SPDE.
+/// formulations for convection dominated flows, CMAME 32:199-259; Clarotto et al. (2024)
+/// for its use in the advection–diffusion SPDE.
 ///
 /// # Errors
 /// A velocity count other than 1 or the number of triangles, a non-finite velocity, or a
@@ -217,26 +235,13 @@ pub fn streamline_diffusion(
     velocity: &[[f64; 2]],
     diffusion: f64,
 ) -> Result<CscMatrix<f64>> {
-    let nt = mesh.n_triangles();
-    if velocity.len() != 1 && velocity.len() != nt {
-        return Err(Error::DimensionMismatch {
-            what: "advection velocities (1 or one per triangle)".into(),
-            expected: nt,
-            found: velocity.len(),
-        });
-    }
-    uqforge_core::validate::finite("advection velocity", velocity.as_flattened())?;
+    let velocity_of = per_triangle(mesh, velocity)?;
     uqforge_core::validate::positive("diffusion scale", diffusion)?;
     let m = mesh.n_nodes();
     let mut s = CooMatrix::new(m, m);
     for (t, tri) in mesh.triangles().iter().enumerate() {
         let p = tri.map(|v| mesh.nodes()[v]);
-        let twice = twice_signed_area(p[0], p[1], p[2]);
-        let g = if velocity.len() == 1 {
-            velocity[0]
-        } else {
-            velocity[t]
-        };
+        let g = velocity_of(t);
         let speed = g[0].hypot(g[1]);
         if speed == 0.0 {
             continue;
@@ -255,12 +260,8 @@ pub fn streamline_diffusion(
             1.0 / pe.tanh() - 1.0 / pe
         };
         let delta = h / (2.0 * speed) * xi;
-        // gamma . grad phi_l on T (as in `advection`).
-        let along: [f64; 3] = std::array::from_fn(|l| {
-            let (a, c) = (p[(l + 1) % 3], p[(l + 2) % 3]);
-            (g[0] * -(c[1] - a[1]) + g[1] * (c[0] - a[0])) / twice
-        });
-        let area = 0.5 * twice.abs();
+        let along = along_velocity(p, g);
+        let area = 0.5 * twice_signed_area(p[0], p[1], p[2]).abs();
         for (k, &i) in tri.iter().enumerate() {
             for (l, &j) in tri.iter().enumerate() {
                 s.push(i, j, delta * area * along[k] * along[l]);
