@@ -21,8 +21,8 @@
 //!
 //! The numeric phase is faer's supernodal left-looking $LL^\top$ (dense blocks for groups of
 //! columns with the same structure below the diagonal), sequential. Why faer: it is pure Rust,
-//! the fastest sparse Cholesky available to Rust (measured here at 0.4-0.7x CHOLMOD's time
-//! on SPDE precisions of 1e4 to 2.5e5 nodes, 1.1x at 1e6; `docs/benchmarks.md`), and it exposes the supernodal blocks that the selected inverse
+//! the fastest sparse Cholesky available to Rust (measured here at 0.22-0.29x CHOLMOD's time
+//! on SPDE precisions of 1e4 to 2.5e5 nodes, 0.6x at 1e6; `docs/benchmarks.md`), and it exposes the supernodal blocks that the selected inverse
 //! walks; nalgebra-sparse's Cholesky has no fill-reducing ordering (6-10x slower). faer stays
 //! an implementation detail: the public types are nalgebra's.
 //!
