@@ -891,6 +891,31 @@ mod tests {
         (mesh, model, locations, times, y, x)
     }
 
+    /// The observations of `setup` with their time step and burn-in.
+    #[allow(clippy::too_many_arguments)]
+    fn observed(
+        mesh: &Mesh,
+        dt: f64,
+        model: &AdvectionDiffusion,
+        locations: &DMatrix<f64>,
+        times: &[usize],
+        y: &DVector<f64>,
+        x: &DMatrix<f64>,
+        burn_in: usize,
+    ) -> SpaceTimeObservations {
+        SpaceTimeObservations::new(
+            mesh,
+            dt,
+            model,
+            locations,
+            times,
+            y.clone(),
+            x.clone(),
+            burn_in,
+        )
+        .unwrap()
+    }
+
     /// The Gaussian log-density of y = X beta + A u + e, u ~ N(0, Q^-1), e ~ N(0, s^2 I), at
     /// the GLS beta, by dense algebra: V = A Q^-1 A' + s^2 I; (log-density, beta).
     fn dense_profile_log_density(
@@ -917,17 +942,7 @@ mod tests {
     fn log_likelihood_equals_the_dense_gaussian_density() {
         let (mesh, model, locations, times, y, x) = setup();
         let (dt, burn_in, s) = (0.1, 2, 0.3);
-        let data = SpaceTimeObservations::new(
-            &mesh,
-            dt,
-            &model,
-            &locations,
-            &times,
-            y.clone(),
-            x.clone(),
-            burn_in,
-        )
-        .unwrap();
+        let data = observed(&mesh, dt, &model, &locations, &times, &y, &x, burn_in);
         let fit = data.log_likelihood(&model, s, false).unwrap();
         // Dense: V = A Q^-1 A' + s^2 I, beta by GLS, the Gaussian log-density.
         let q = dense(
@@ -965,19 +980,9 @@ mod tests {
             advection: Some(mesh.nodes().iter().map(|p| [4.0 * p[1], 0.0]).collect()),
             diffusion_scale: Some(mesh.nodes().iter().map(|p| 0.5 + p[0]).collect()),
         };
-        let data = SpaceTimeObservations::new(
-            &mesh,
-            dt,
-            &model,
-            &locations,
-            &times,
-            y.clone(),
-            x.clone(),
-            burn_in,
-        )
-        .unwrap()
-        .with_fields(fields.clone())
-        .unwrap();
+        let data = observed(&mesh, dt, &model, &locations, &times, &y, &x, burn_in)
+            .with_fields(fields.clone())
+            .unwrap();
         let fit = data.log_likelihood(&model, s, true).unwrap();
         let q = dense(
             &SpaceTime::with_fields(&mesh, &model, dt, &fields)
@@ -1008,22 +1013,12 @@ mod tests {
     }
 
     /// Kriging and forecasts against dense universal kriging with the joint covariance over
-    /// the observed and the forecast steps; the forecast mean is the carried posterior mean.
+    /// the observed and the forecast steps.
     #[test]
     fn kriging_and_forecasts_equal_dense_universal_kriging() {
         let (mesh, model, locations, times, y, x) = setup();
         let (dt, burn_in, s) = (0.1, 2, 0.3);
-        let data = SpaceTimeObservations::new(
-            &mesh,
-            dt,
-            &model,
-            &locations,
-            &times,
-            y.clone(),
-            x.clone(),
-            burn_in,
-        )
-        .unwrap();
+        let data = observed(&mesh, dt, &model, &locations, &times, &y, &x, burn_in);
         let m = mesh.n_nodes();
         // Observed steps 1..4, forecasts at 5 and 7; an observed (place, step) among them.
         let at =
