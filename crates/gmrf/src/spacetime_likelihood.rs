@@ -346,13 +346,7 @@ impl SpaceTimeObservations {
             self.burn_in,
             total,
         );
-        let describe = format!(
-            "range = {}, sigma = {}, advection = {:?}, c = {}, noise_sd = {noise_sd}",
-            model.range()?,
-            model.sigma()?,
-            model.advection,
-            model.c
-        );
+        let describe = describe(model, noise_sd)?;
         let extended;
         let (obs, q) = if horizon == 0 {
             (&self.obs, self.precision(model)?.0)
@@ -412,13 +406,7 @@ impl SpaceTimeObservations {
         noise_sd: f64,
         gradient: bool,
     ) -> Result<SpaceTimeEvaluation> {
-        let describe = format!(
-            "range = {}, sigma = {}, advection = {:?}, c = {}, noise_sd = {noise_sd}",
-            model.range()?,
-            model.sigma()?,
-            model.advection,
-            model.c
-        );
+        let describe = describe(model, noise_sd)?;
         let (q, block) = self.precision(model)?;
         // log det Q = N log det(D'SD) over the N = B + T steps (see SpaceTime::last_block).
         let total = (self.burn_in + self.steps) as f64;
@@ -597,6 +585,30 @@ impl SpaceTimeObservations {
     }
 }
 
+/// The parameters of an evaluation, for error messages.
+fn describe(model: &AdvectionDiffusion, noise_sd: f64) -> Result<String> {
+    Ok(format!(
+        "range = {}, sigma = {}, advection = {:?}, c = {}, noise_sd = {noise_sd}",
+        model.range()?,
+        model.sigma()?,
+        model.advection,
+        model.c
+    ))
+}
+
+/// The step $1 + (t - t_0)/\Delta t$ of a time on the grid $t_0 + k\Delta t$, $k \ge 0$;
+/// `what` names the time in the error for one off the grid.
+fn grid_step(what: &str, t: f64, t0: f64, dt: f64) -> Result<usize> {
+    let k = (t - t0) / dt;
+    if (k - k.round()).abs() > 1e-6 * k.abs().max(1.0) {
+        return Err(Error::invalid_parameter(
+            what,
+            format!("time {t} is not on the grid {t0} + k dt with dt = {dt}"),
+        ));
+    }
+    Ok(k.round() as usize + 1)
+}
+
 /// The observation matrix of the stacked field ($N$ steps of $m$ nodes, `total` $= Nm$
 /// columns): row $i$ of `spatial` ($m$ columns) in block $B + t_i$.
 fn joint_observation_matrix(
@@ -740,14 +752,7 @@ impl SpaceTimeData {
         }
         let mut steps = Vec::with_capacity(n);
         for &t in times {
-            let k = (t - t0) / dt;
-            if (k - k.round()).abs() > 1e-6 * k.abs().max(1.0) {
-                return Err(Error::invalid_parameter(
-                    "times",
-                    format!("time {t} is not on the grid {t0} + k dt with dt = {dt}"),
-                ));
-            }
-            steps.push(k.round() as usize + 1);
+            steps.push(grid_step("times", t, t0, dt)?);
         }
         let span = |k: usize| (locations.column(k).min(), locations.column(k).max());
         let ((x0, x1), (y0, y1)) = (span(0), span(1));
@@ -807,16 +812,7 @@ impl SpaceTimeData {
                 format!("{t} is before the first observation time {}", self.t0),
             ));
         }
-        if (k - k.round()).abs() > 1e-6 * k.abs().max(1.0) {
-            return Err(Error::invalid_parameter(
-                "time",
-                format!(
-                    "{t} is not on the grid {} + k dt with dt = {}",
-                    self.t0, self.dt
-                ),
-            ));
-        }
-        Ok(k.round() as usize + 1)
+        grid_step("time", t, self.t0, self.dt)
     }
 
     /// Maximum likelihood from the starting model ([`SpaceTimeObservations::maximum_likelihood`],
