@@ -57,7 +57,7 @@ use faer::sparse::linalg::cholesky::{
 };
 use faer::sparse::{SparseColMatRef, SymbolicSparseColMatRef};
 use faer::{Conj, MatMut, Par, Side};
-use nalgebra::{DMatrix, DVector};
+use nalgebra::{DMatrix, DMatrixView, DVector};
 use nalgebra_sparse::{CscMatrix, pattern::SparsityPattern};
 use uqforge_core::{Error, Result};
 
@@ -338,6 +338,57 @@ impl Cholesky {
         Ok(x)
     }
 
+    /// $L^{-1}PW$, the whitening half of a solve: $(L^{-1}PW)^\top(L^{-1}PW) = W^\top Q^{-1}W$
+    /// (the counterpart of [`Self::inverse_transpose_factor_times`]).
+    ///
+    /// # Errors
+    /// `w` with another number of rows, or non-finite.
+    pub fn factor_inverse_times(&self, w: DMatrixView<'_, f64>) -> Result<DMatrix<f64>> {
+        uqforge_core::validate::len("right-hand side rows", self.n(), w.nrows())?;
+        let (n, k) = w.shape();
+        // y = P w, i.e. y[i] = w[fwd[i]].
+        let fwd = self.symbolic.fwd();
+        let y = DMatrix::from_fn(n, k, |i, c| w[(fwd[i], c)]);
+        uqforge_core::validate::finite("right-hand side", y.as_slice())?;
+        let mut y = y;
+        self.factor_inverse_in_place(y.as_mut_slice(), k)?;
+        Ok(y)
+    }
+
+    /// $L^{-1}PW$ into `y` for the `k` columns of `w` (column-major, $n$ rows each; finite
+    /// values are the caller's to check).
+    pub(crate) fn factor_inverse_times_into(
+        &self,
+        w: &[f64],
+        k: usize,
+        y: &mut [f64],
+    ) -> Result<()> {
+        let (n, fwd) = (self.n(), self.symbolic.fwd());
+        for (yc, wc) in y.chunks_exact_mut(n).zip(w.chunks_exact(n)).take(k) {
+            for (yi, &f) in yc.iter_mut().zip(fwd) {
+                *yi = wc[f];
+            }
+        }
+        self.factor_inverse_in_place(y, k)
+    }
+
+    /// $L^{-1}y$ in place for the `k` columns of the (permuted) `y`.
+    fn factor_inverse_in_place(&self, y: &mut [f64], k: usize) -> Result<()> {
+        let n = self.n();
+        let sn = self.symbolic.supernodal();
+        let req = sn.solve_in_place_scratch::<f64>(k, Par::Seq);
+        let mut mem = MemBuffer::try_new(req).map_err(|_| out_of_memory("solve workspace"))?;
+        let stack = MemStack::new(&mut mem);
+        let rhs = MatMut::from_column_major_slice_mut(y, n, k);
+        supernodal::SupernodalLltRef::new(sn, &self.values).l_solve_with_conj(
+            Conj::No,
+            rhs,
+            Par::Seq,
+            stack,
+        );
+        Ok(())
+    }
+
     /// `count` independent draws from $N(0, Q^{-1})$ (columns), from standard normals of the
     /// ChaCha8 stream of `seed`.
     ///
@@ -406,6 +457,13 @@ mod tests {
         let cov = &map * map.transpose();
         let inv = dense(&q).try_inverse().unwrap();
         assert!((cov - &inv).abs().max() < 1e-9 * inv.abs().max());
+        // Its counterpart whitens: (L^-1 P W)'(L^-1 P W) = W' Q^-1 W.
+        let w = DMatrix::from_fn(n, 4, |i, j| ((i * 7 + j * 3) as f64 * 0.61).cos());
+        let y = chol.factor_inverse_times(w.as_view()).unwrap();
+        let gram = y.transpose() * &y;
+        let direct = w.transpose() * &inv * &w;
+        assert!((gram - &direct).abs().max() < 1e-9 * direct.abs().max());
+        assert!(chol.factor_inverse_times(w.rows(0, 3)).is_err());
     }
 
     #[test]

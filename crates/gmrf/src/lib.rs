@@ -18,6 +18,7 @@ pub mod selinv;
 pub mod simulate;
 pub mod spacetime;
 pub mod spacetime_likelihood;
+pub mod spacetime_sweep;
 mod sparse;
 #[cfg(test)]
 mod testing;

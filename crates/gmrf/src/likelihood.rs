@@ -353,34 +353,14 @@ impl Observations {
         analyse_prior: bool,
     ) -> Result<Self> {
         let n = y.len();
-        uqforge_core::validate::non_empty("responses", y.as_slice())?;
-        uqforge_core::validate::finite("responses", y.as_slice())?;
+        check_responses(&y, &x)?;
         uqforge_core::validate::len("observation matrix rows", n, a.nrows())?;
-        uqforge_core::validate::len("covariate rows", n, x.nrows())?;
         uqforge_core::validate::len(
             "observation matrix columns (mesh nodes)",
             pattern.major_dim(),
             a.ncols(),
         )?;
-        uqforge_core::validate::finite("covariates", x.as_slice())?;
         uqforge_core::validate::finite("observation matrix", a.values())?;
-        if x.ncols() >= n && x.ncols() > 0 {
-            return Err(Error::degenerate(
-                "regression coefficients",
-                format!("{} covariates for {n} observations", x.ncols()),
-            ));
-        }
-        if x.ncols() > 0 {
-            let xtx = x.transpose() * &x;
-            let scale = xtx.diagonal().max().max(f64::MIN_POSITIVE);
-            let eig = xtx.clone().symmetric_eigen();
-            if eig.eigenvalues.min() <= 1e-12 * scale {
-                return Err(Error::degenerate(
-                    "regression coefficients",
-                    "the covariate matrix is singular (a constant or duplicated column?)",
-                ));
-            }
-        }
         let at = a.transpose();
         let ata = &at * &a;
         let q_pattern = pattern.clone();
@@ -638,6 +618,34 @@ impl Observations {
         })?;
         Ok((chol.solve(&rhs), chol.inverse()))
     }
+}
+
+/// Checks responses `y` and covariates `x` (one row per response): non-empty, finite,
+/// fewer covariates than responses and a non-singular $X^\top X$.
+pub(crate) fn check_responses(y: &DVector<f64>, x: &DMatrix<f64>) -> Result<()> {
+    let n = y.len();
+    uqforge_core::validate::non_empty("responses", y.as_slice())?;
+    uqforge_core::validate::finite("responses", y.as_slice())?;
+    uqforge_core::validate::len("covariate rows", n, x.nrows())?;
+    uqforge_core::validate::finite("covariates", x.as_slice())?;
+    if x.ncols() >= n && x.ncols() > 0 {
+        return Err(Error::degenerate(
+            "regression coefficients",
+            format!("{} covariates for {n} observations", x.ncols()),
+        ));
+    }
+    if x.ncols() > 0 {
+        let xtx = x.transpose() * x;
+        let scale = xtx.diagonal().max().max(f64::MIN_POSITIVE);
+        let eig = xtx.symmetric_eigen();
+        if eig.eigenvalues.min() <= 1e-12 * scale {
+            return Err(Error::degenerate(
+                "regression coefficients",
+                "the covariate matrix is singular (a constant or duplicated column?)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A factorisation failure with the parameter values that caused it.

@@ -51,6 +51,25 @@ impl SparseLu {
         self.lu.solve_in_place_with_conj(Conj::No, rhs);
         Ok(x)
     }
+
+    /// $A^{-\top} b$.
+    ///
+    /// # Errors
+    /// `b` of another length, or non-finite.
+    pub fn solve_transpose(&self, b: &DVector<f64>) -> Result<DVector<f64>> {
+        validate::len("right-hand side rows", self.n, b.len())?;
+        validate::finite("right-hand side", b.as_slice())?;
+        let mut x = b.clone();
+        self.solve_transpose_in_place(x.as_mut_slice(), 1);
+        Ok(x)
+    }
+
+    /// $A^{-\top}X$ in place for the `cols` columns of `x` (column-major, $n$ rows each);
+    /// finite values are the caller's to check.
+    pub(crate) fn solve_transpose_in_place(&self, x: &mut [f64], cols: usize) {
+        let rhs = MatMut::from_column_major_slice_mut(x, self.n, cols);
+        self.lu.solve_transpose_in_place_with_conj(Conj::No, rhs);
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +97,8 @@ mod tests {
         let b = DVector::from_vec(vec![1.0, -2.0, 0.5, 3.0]);
         let x = lu.solve(&b).unwrap();
         assert!((&dense * &x - &b).amax() < 1e-13);
+        let xt = lu.solve_transpose(&b).unwrap();
+        assert!((dense.transpose() * &xt - &b).amax() < 1e-13);
         assert!(lu.solve(&DVector::zeros(3)).is_err());
         // A singular matrix (an empty column) is named.
         let mut sing = CooMatrix::new(2, 2);

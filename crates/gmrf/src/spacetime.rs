@@ -507,7 +507,7 @@ impl SpaceTime {
     }
 
     /// $S = \beta^{-2}M^{-1}Q_sM^{-1}$, the precision of a step's residual.
-    fn residual_precision(&self) -> CscMatrix<f64> {
+    pub(crate) fn residual_precision(&self) -> CscMatrix<f64> {
         let b2 = self.beta * self.beta;
         match &self.noise {
             Noise::White => diagonal(&self.mass.iter().map(|m| 1.0 / (b2 * m)).collect::<Vec<_>>()),

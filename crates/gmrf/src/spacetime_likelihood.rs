@@ -60,8 +60,9 @@
 //! **Size.** The joint route is exact, and limited by the posterior factor: 52,020 unknowns
 //! (2,601 nodes x 20 steps) take 8.1 s, 37 s with the gradient, and the time grows like the
 //! number of unknowns to the power 2.2-2.3 ([`crate::spacetime::MAX_JOINT_UNKNOWNS`] caps it).
-//! A $10^4$-node mesh over 100 steps ($10^6$ unknowns) is beyond it; an approximate
-//! likelihood (stochastic log-determinants and iterative solves) is not here yet.
+//! A $10^4$-node mesh over 100 steps ($10^6$ unknowns) is beyond it; with up to a few
+//! thousand observations, [`crate::spacetime_sweep`] computes the same likelihood in
+//! observation space (11 s for that mesh with 1,000 observations).
 //!
 //! ```
 //! use nalgebra::{DMatrix, DVector};
@@ -188,27 +189,7 @@ impl SpaceTimeObservations {
         x: DMatrix<f64>,
         burn_in: usize,
     ) -> Result<Self> {
-        let n = locations.nrows();
-        validate::len("time steps (one per observation)", n, times.len())?;
-        validate::non_empty("time steps", times)?;
-        if let Some(i) = times.iter().position(|&t| t == 0) {
-            return Err(Error::invalid_parameter(
-                "time steps",
-                format!("observation {i} is at step 0, the state at rest: steps start at 1"),
-            ));
-        }
-        if let Some(i) = times.windows(2).position(|w| w[1] < w[0]) {
-            return Err(Error::invalid_parameter(
-                "time steps",
-                format!(
-                    "not in time order: observation {} at step {} follows step {}",
-                    i + 1,
-                    times[i + 1],
-                    times[i]
-                ),
-            ));
-        }
-        let steps = times.iter().copied().max().unwrap_or(1);
+        let steps = check_steps(locations.nrows(), times)?;
         let m = mesh.n_nodes();
         let total = burn_in
             .checked_add(steps)
@@ -465,59 +446,14 @@ impl SpaceTimeObservations {
         max_iterations: u64,
         gradient_tolerance: f64,
     ) -> Result<SpaceTimeFit> {
-        validate::positive("start noise_sd", start_noise_sd)?;
-        let theta0 = vec![
-            start.range()?.ln(),
-            start.sigma()?.ln(),
-            start.advection[0],
-            start.advection[1],
-            start.c.ln(),
-            2.0 * start_noise_sd.ln(),
-        ];
-        let model_at = |t: &[f64]| -> Result<(AdvectionDiffusion, f64)> {
-            let m = AdvectionDiffusion {
-                advection: [t[2], t[3]],
-                c: t[4].exp(),
-                ..*start
-            }
-            .with_range_sigma(t[0].exp(), t[1].exp())?;
-            Ok((m, (0.5 * t[5]).exp()))
-        };
-        let f = |t: &[f64]| -> Result<(f64, Vec<f64>)> {
-            let (m, s) = model_at(t)?;
-            let e = self.log_likelihood(&m, s, true)?;
-            Ok((
-                e.log_likelihood,
-                e.gradient.unwrap_or([f64::NAN; 6]).to_vec(),
-            ))
-        };
-        let objective = Objective::new(&f, self.obs.n_obs() as f64);
-        let outcome = objective.maximise(theta0, max_iterations, gradient_tolerance)?;
-        let theta = &outcome.theta;
-        let (model, noise_sd) = model_at(theta)?;
-        let best = self.log_likelihood(&model, noise_sd, false)?;
-        let std_errors = objective.inverse_information(theta)?.map(|cov| {
-            let se = |k: usize| cov[(k, k)].max(0.0).sqrt();
-            SpaceTimeStdErrors {
-                range: theta[0].exp() * se(0),
-                sigma: theta[1].exp() * se(1),
-                advection: [se(2), se(3)],
-                c: model.c * se(4),
-                noise_sd: 0.5 * noise_sd * se(5),
-            }
-        });
-        Ok(SpaceTimeFit {
-            model,
-            noise_sd,
-            log_likelihood: best.log_likelihood,
-            beta_std_errors: best.beta_covariance.diagonal().map(f64::sqrt),
-            beta: best.beta,
-            std_errors,
-            iterations: outcome.iterations,
-            evaluations: outcome.evaluations,
-            converged: outcome.converged,
-            termination: outcome.termination,
-        })
+        maximise(
+            |m, s, g| self.log_likelihood(m, s, g),
+            self.obs.n_obs(),
+            start,
+            start_noise_sd,
+            max_iterations,
+            gradient_tolerance,
+        )
     }
 
     /// The joint precision of `model` and its last block $D^\top S D$, on the template's
@@ -541,20 +477,6 @@ impl SpaceTimeObservations {
         q: &CscMatrix<f64>,
         block: &CscMatrix<f64>,
     ) -> Result<Derivatives> {
-        const H: f64 = 1e-5;
-        let (range, sigma) = (model.range()?, model.sigma()?);
-        // The model moved by +-H along one coordinate of theta.
-        let moved = |k: usize, sign: f64| -> Result<AdvectionDiffusion> {
-            let step = sign * H;
-            let mut m = *model;
-            match k {
-                0 => return m.with_range_sigma(range * step.exp(), sigma),
-                2 => m.advection[0] += step,
-                3 => m.advection[1] += step,
-                _ => m.c *= step.exp(),
-            }
-            Ok(m)
-        };
         let scaled = |a: &CscMatrix<f64>, factor: f64| {
             let mut d = a.clone();
             d.values_mut().iter_mut().for_each(|v| *v *= factor);
@@ -565,7 +487,7 @@ impl SpaceTimeObservations {
                 .values()
                 .iter()
                 .zip(down.values())
-                .map(|(a, b)| (a - b) / (2.0 * H))
+                .map(|(a, b)| (a - b) / (2.0 * DIFFERENCE_STEP))
                 .collect();
             on_pattern(pattern, values)
         };
@@ -576,8 +498,8 @@ impl SpaceTimeObservations {
                 blocks.push(scaled(block, -2.0));
                 continue;
             }
-            let (q_up, b_up) = self.precision(&moved(k, 1.0)?)?;
-            let (q_down, b_down) = self.precision(&moved(k, -1.0)?)?;
+            let (q_up, b_up) = self.precision(&moved(model, k, DIFFERENCE_STEP)?)?;
+            let (q_down, b_down) = self.precision(&moved(model, k, -DIFFERENCE_STEP)?)?;
             joint.push(difference(&self.pattern, &q_up, &q_down)?);
             blocks.push(difference(&self.block_pattern, &b_up, &b_down)?);
         }
@@ -585,8 +507,116 @@ impl SpaceTimeObservations {
     }
 }
 
+/// Maximum likelihood over $(\log\rho, \log\sigma, \gamma_1, \gamma_2, \log c, \log s^2)$
+/// from `start`, `evaluate` (model, noise sd, gradient wanted) being the log-likelihood of
+/// `n_obs` observations by either route; see the [module docs](self).
+pub(crate) fn maximise(
+    evaluate: impl Fn(&AdvectionDiffusion, f64, bool) -> Result<SpaceTimeEvaluation>,
+    n_obs: usize,
+    start: &AdvectionDiffusion,
+    start_noise_sd: f64,
+    max_iterations: u64,
+    gradient_tolerance: f64,
+) -> Result<SpaceTimeFit> {
+    validate::positive("start noise_sd", start_noise_sd)?;
+    let theta0 = vec![
+        start.range()?.ln(),
+        start.sigma()?.ln(),
+        start.advection[0],
+        start.advection[1],
+        start.c.ln(),
+        2.0 * start_noise_sd.ln(),
+    ];
+    let model_at = |t: &[f64]| -> Result<(AdvectionDiffusion, f64)> {
+        let m = AdvectionDiffusion {
+            advection: [t[2], t[3]],
+            c: t[4].exp(),
+            ..*start
+        }
+        .with_range_sigma(t[0].exp(), t[1].exp())?;
+        Ok((m, (0.5 * t[5]).exp()))
+    };
+    let f = |t: &[f64]| -> Result<(f64, Vec<f64>)> {
+        let (m, s) = model_at(t)?;
+        let e = evaluate(&m, s, true)?;
+        Ok((
+            e.log_likelihood,
+            e.gradient.unwrap_or([f64::NAN; 6]).to_vec(),
+        ))
+    };
+    let objective = Objective::new(&f, n_obs as f64);
+    let outcome = objective.maximise(theta0, max_iterations, gradient_tolerance)?;
+    let theta = &outcome.theta;
+    let (model, noise_sd) = model_at(theta)?;
+    let best = evaluate(&model, noise_sd, false)?;
+    let std_errors = objective.inverse_information(theta)?.map(|cov| {
+        let se = |k: usize| cov[(k, k)].max(0.0).sqrt();
+        SpaceTimeStdErrors {
+            range: theta[0].exp() * se(0),
+            sigma: theta[1].exp() * se(1),
+            advection: [se(2), se(3)],
+            c: model.c * se(4),
+            noise_sd: 0.5 * noise_sd * se(5),
+        }
+    });
+    Ok(SpaceTimeFit {
+        model,
+        noise_sd,
+        log_likelihood: best.log_likelihood,
+        beta_std_errors: best.beta_covariance.diagonal().map(f64::sqrt),
+        beta: best.beta,
+        std_errors,
+        iterations: outcome.iterations,
+        evaluations: outcome.evaluations,
+        converged: outcome.converged,
+        termination: outcome.termination,
+    })
+}
+
+/// The step of the central differences in $\theta$ (about ten correct digits).
+pub(crate) const DIFFERENCE_STEP: f64 = 1e-5;
+
+/// `model` moved by `step` along coordinate `k` of
+/// $\theta = (\log\rho, \log\sigma, \gamma_1, \gamma_2, \log c)$ (`k` $\ne 1$: the
+/// derivatives in $\log\sigma$ are exact), for central differences.
+pub(crate) fn moved(model: &AdvectionDiffusion, k: usize, step: f64) -> Result<AdvectionDiffusion> {
+    let mut m = *model;
+    match k {
+        0 => return m.with_range_sigma(model.range()? * step.exp(), model.sigma()?),
+        2 => m.advection[0] += step,
+        3 => m.advection[1] += step,
+        _ => m.c *= step.exp(),
+    }
+    Ok(m)
+}
+
+/// Checks the observed steps `times` of `n` observations (one each, $\ge 1$, in
+/// non-decreasing order) and returns the last, $T$.
+pub(crate) fn check_steps(n: usize, times: &[usize]) -> Result<usize> {
+    validate::len("time steps (one per observation)", n, times.len())?;
+    validate::non_empty("time steps", times)?;
+    if let Some(i) = times.iter().position(|&t| t == 0) {
+        return Err(Error::invalid_parameter(
+            "time steps",
+            format!("observation {i} is at step 0, the state at rest: steps start at 1"),
+        ));
+    }
+    if let Some(i) = times.windows(2).position(|w| w[1] < w[0]) {
+        return Err(Error::invalid_parameter(
+            "time steps",
+            format!(
+                "not in time order: observation {} at step {} follows step {}",
+                i + 1,
+                times[i + 1],
+                times[i]
+            ),
+        ));
+    }
+    Ok(times.iter().copied().max().unwrap_or(1))
+}
+
 /// The parameters of an evaluation, for error messages.
-fn describe(model: &AdvectionDiffusion, noise_sd: f64) -> Result<String> {
+pub(crate) fn describe(model: &AdvectionDiffusion, noise_sd: f64) -> Result<String> {
     Ok(format!(
         "range = {}, sigma = {}, advection = {:?}, c = {}, noise_sd = {noise_sd}",
         model.range()?,
