@@ -297,14 +297,21 @@ impl Cholesky {
     pub fn solve_matrix(&self, b: &DMatrix<f64>) -> Result<DMatrix<f64>> {
         self.check_rhs(b)?;
         let mut x = b.clone();
-        let (n, k) = x.shape();
+        let k = x.ncols();
+        self.solve_in_place(x.as_mut_slice(), k)?;
+        Ok(x)
+    }
+
+    /// $Q^{-1}X$ in place for the `k` columns of `x` (column-major, $n$ rows each; finite
+    /// values are the caller's to check).
+    pub(crate) fn solve_in_place(&self, x: &mut [f64], k: usize) -> Result<()> {
         let chol = &self.symbolic.inner.chol;
         let req = chol.solve_in_place_scratch::<f64>(k, Par::Seq);
         let mut mem = MemBuffer::try_new(req).map_err(|_| out_of_memory("solve workspace"))?;
         let stack = MemStack::new(&mut mem);
-        let rhs = MatMut::from_column_major_slice_mut(x.as_mut_slice(), n, k);
+        let rhs = MatMut::from_column_major_slice_mut(x, self.n(), k);
         LltRef::new(chol, &self.values).solve_in_place_with_conj(Conj::No, rhs, Par::Seq, stack);
-        Ok(x)
+        Ok(())
     }
 
     /// $P^\top L^{-\top} Z$ (column by column): for $Z$ with independent standard normal

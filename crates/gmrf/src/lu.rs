@@ -47,8 +47,7 @@ impl SparseLu {
         validate::len("right-hand side rows", self.n, b.len())?;
         validate::finite("right-hand side", b.as_slice())?;
         let mut x = b.clone();
-        let rhs = MatMut::from_column_major_slice_mut(x.as_mut_slice(), self.n, 1);
-        self.lu.solve_in_place_with_conj(Conj::No, rhs);
+        self.solve_in_place(x.as_mut_slice(), 1);
         Ok(x)
     }
 
@@ -62,6 +61,13 @@ impl SparseLu {
         let mut x = b.clone();
         self.solve_transpose_in_place(x.as_mut_slice(), 1);
         Ok(x)
+    }
+
+    /// $A^{-1}X$ in place for the `cols` columns of `x` (column-major, $n$ rows each); finite
+    /// values are the caller's to check.
+    pub(crate) fn solve_in_place(&self, x: &mut [f64], cols: usize) {
+        let rhs = MatMut::from_column_major_slice_mut(x, self.n, cols);
+        self.lu.solve_in_place_with_conj(Conj::No, rhs);
     }
 
     /// $A^{-\top}X$ in place for the `cols` columns of `x` (column-major, $n$ rows each);
