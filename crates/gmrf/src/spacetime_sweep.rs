@@ -148,20 +148,21 @@ use std::thread;
 
 use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{BlockStructure, matmul as triangular_matmul};
-use faer::linalg::solvers::DenseSolveCore;
+use faer::linalg::solvers::{DenseSolveCore, Llt};
 use faer::linalg::triangular_solve::{
     solve_lower_triangular_in_place, solve_upper_triangular_in_place,
 };
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 use nalgebra::{DMatrix, DVector};
-use nalgebra_sparse::{CscMatrix, pattern::SparsityPattern};
+use nalgebra_sparse::{CooMatrix, CscMatrix, pattern::SparsityPattern};
 use uqforge_core::{Error, Result, validate};
 
 use crate::likelihood::{check_responses, in_context};
 use crate::lu::SparseLu;
 use crate::spacetime::{AdvectionDiffusion, Fields, SpaceTime};
 use crate::spacetime_likelihood::{
-    DIFFERENCE_STEP, SpaceTimeEvaluation, SpaceTimeFit, check_steps, describe, maximise, moved,
+    DIFFERENCE_STEP, SpaceTimeEvaluation, SpaceTimeFit, SpaceTimePrediction, check_steps, describe,
+    maximise, moved,
 };
 use crate::sparse::{on_pattern, scatter};
 use crate::{Cholesky, Mesh, SymbolicCholesky};
@@ -179,9 +180,8 @@ pub struct SweepObservations {
     dt: f64,
     steps: usize,
     burn_in: usize,
-    /// Column $j$: the node weights $a_j$ of observation $j$ ($n \times m$).
-    weights: CscMatrix<f64>,
-    times: Vec<usize>,
+    /// The observations as points of the stacked field.
+    points: Points,
     y: DVector<f64>,
     x: DMatrix<f64>,
     /// The pattern of the step matrix $D$.
@@ -253,8 +253,10 @@ impl SweepObservations {
             dt,
             steps,
             burn_in,
-            weights,
-            times: times.to_vec(),
+            points: Points {
+                weights,
+                steps: times.iter().map(|&t| burn_in + t).collect(),
+            },
             y,
             x,
             step_pattern,
@@ -303,50 +305,23 @@ impl SweepObservations {
             ));
         }
         let ops = self.operators(model, &describe)?;
-        let every = checkpoint_every(self.burn_in + self.steps);
-        let (c, checkpoints) = self.covariance(&ops, gradient.then_some(every))?;
-        let (m, p, s2) = (self.y.len(), self.x.ncols(), noise_sd * noise_sd);
-        let mut sigma = c.clone();
-        for i in 0..m {
-            sigma[(i, i)] += s2;
-        }
-        let llt = sigma
-            .as_ref()
-            .llt(Side::Lower)
-            .map_err(|_| Error::NotPositiveDefinite {
-                what: format!("covariance of the observations ({describe})"),
-            })?;
-        let l = llt.L();
-        let log_det: f64 = 2.0 * (0..m).map(|i| l[(i, i)].ln()).sum::<f64>();
-        // [X, y] whitened by L^-1.
-        let mut rhs = Mat::<f64>::from_fn(
-            m,
-            p + 1,
-            |i, j| {
-                if j < p { self.x[(i, j)] } else { self.y[i] }
-            },
-        );
-        solve_lower_triangular_in_place(l, rhs.as_mut(), Par::Seq);
-        let xt = DMatrix::from_fn(m, p, |i, j| rhs[(i, j)]);
-        let yt = DVector::from_fn(m, |i, _| rhs[(i, p)]);
-        let (beta, beta_covariance) = if p == 0 {
-            (DVector::zeros(0), DMatrix::zeros(0, 0))
-        } else {
-            let chol = (xt.transpose() * &xt).cholesky().ok_or_else(|| {
-                Error::degenerate(
-                    "regression coefficients",
-                    "X' V^-1 X is singular (collinear covariates)",
-                )
-            })?;
-            (chol.solve(&(xt.transpose() * &yt)), chol.inverse())
-        };
-        let r = &yt - &xt * &beta;
+        let every = checkpoint_every(self.points.total());
+        let (c, checkpoints) = self.covariance(&ops, &self.points, gradient.then_some(every))?;
+        let (m, s2) = (self.y.len(), noise_sd * noise_sd);
+        let Gls {
+            llt,
+            log_det,
+            beta,
+            beta_covariance,
+            residual: r,
+            ..
+        } = self.gls(&c, s2, Mat::zeros(m, 0), &describe)?;
         let log_likelihood =
             -0.5 * (m as f64 * (2.0 * std::f64::consts::PI).ln() + log_det + r.norm_squared());
         let gradient = if gradient {
             // alpha = Sigma^-1 (y - X beta) = L^-T r~, and R = Sigma^-1 - alpha alpha'.
             let mut alpha = Mat::<f64>::from_fn(m, 1, |i, _| r[i]);
-            solve_upper_triangular_in_place(l.transpose(), alpha.as_mut(), Par::Seq);
+            solve_upper_triangular_in_place(llt.L().transpose(), alpha.as_mut(), Par::Seq);
             let mut big_r = llt.inverse();
             for j in 0..m {
                 for i in 0..m {
@@ -387,6 +362,174 @@ impl SweepObservations {
             beta,
             beta_covariance,
             gradient,
+        })
+    }
+
+    /// Universal kriging of the field of `model` (noise standard deviation `noise_sd`) at
+    /// `locations` (`n0 x 2`) and observed-step indices `times` ($\ge 1$, any order; steps
+    /// after the last observed one are forecasts), with covariates `x0` (`n0 x p`): the
+    /// predictions join the observations as points of the sweep, which gives their
+    /// covariances $C_{0}$ with the observations and their variances $c_{00}$, and
+    ///
+    /// $$
+    /// \hat f_0 = X_0\hat\beta + C_0\Sigma^{-1}(y - X\hat\beta), \qquad
+    /// \operatorname{var}(\hat f_0 - f_0) = c_{00} - C_0\Sigma^{-1}C_0^\top + U(X^\top\Sigma^{-1}X)^{-1}U^\top
+    /// $$
+    ///
+    /// (the diagonal), $U = X_0 - C_0\Sigma^{-1}X$: the formulas of
+    /// [`crate::spacetime_likelihood::SpaceTimeObservations::krige`], in observation space.
+    ///
+    /// # Errors
+    /// `times` of another length than the rows of `locations`, a step 0, points outside the
+    /// mesh, covariates of another shape or non-finite, a non-positive `noise_sd`, more
+    /// dense entries than [`MAX_SWEEP_ENTRIES`], and the likelihood's errors.
+    pub fn krige(
+        &self,
+        model: &AdvectionDiffusion,
+        noise_sd: f64,
+        locations: &DMatrix<f64>,
+        times: &[usize],
+        x0: &DMatrix<f64>,
+    ) -> Result<SpaceTimePrediction> {
+        let n0 = locations.nrows();
+        validate::len("prediction time steps (one per location)", n0, times.len())?;
+        validate::positive("noise_sd", noise_sd)?;
+        if let Some(i) = times.iter().position(|&t| t == 0) {
+            return Err(Error::invalid_parameter(
+                "prediction time steps",
+                format!("prediction {i} is at step 0, the state at rest: steps start at 1"),
+            ));
+        }
+        validate::len("prediction covariate rows", n0, x0.nrows())?;
+        validate::len("prediction covariate columns", self.x.ncols(), x0.ncols())?;
+        validate::finite("prediction covariates", x0.as_slice())?;
+        let (n, m) = (self.mesh.n_nodes(), self.y.len());
+        let total = m + n0;
+        let entries = memory(n, total, &[], 1)[0];
+        if entries > MAX_SWEEP_ENTRIES {
+            return Err(Error::invalid_parameter(
+                "prediction locations",
+                format!("{entries} dense entries, more than {MAX_SWEEP_ENTRIES}"),
+            ));
+        }
+        let describe = describe(model, noise_sd)?;
+        let predicted = self.mesh.observation_matrix(locations)?.transpose();
+        // Observations and predictions as one sorted list of points (stable: ties keep
+        // observations first).
+        let step = |j: usize| {
+            if j < m {
+                self.points.steps[j]
+            } else {
+                self.burn_in + times[j - m]
+            }
+        };
+        let mut order: Vec<usize> = (0..total).collect();
+        order.sort_by_key(|&j| step(j));
+        let mut coo = CooMatrix::new(n, total);
+        for (q, &j) in order.iter().enumerate() {
+            let col = if j < m {
+                self.points.weights.col(j)
+            } else {
+                predicted.col(j - m)
+            };
+            for (&i, &v) in col.row_indices().iter().zip(col.values()) {
+                coo.push(i, q, v);
+            }
+        }
+        let points = Points {
+            weights: CscMatrix::from(&coo),
+            steps: order.iter().map(|&j| step(j)).collect(),
+        };
+        let ops = self.operators(model, &describe)?;
+        let (cov, _) = self.covariance(&ops, &points, None)?;
+        let mut position = vec![0; total];
+        for (q, &j) in order.iter().enumerate() {
+            position[j] = q;
+        }
+        let c = Mat::<f64>::from_fn(m, m, |i, j| cov[(position[i], position[j])]);
+        let c0t = Mat::<f64>::from_fn(m, n0, |i, p| cov[(position[i], position[m + p])]);
+        let s2 = noise_sd * noise_sd;
+        let Gls {
+            beta,
+            beta_covariance,
+            residual,
+            xt,
+            extra: k,
+            ..
+        } = self.gls(&c, s2, c0t, &describe)?;
+        let p = self.x.ncols();
+        let mut mean = DVector::zeros(n0);
+        let mut sd = DVector::zeros(n0);
+        for q in 0..n0 {
+            let kq = DVector::from_fn(m, |i, _| k[(i, q)]);
+            let c00 = cov[(position[m + q], position[m + q])];
+            let u = DVector::from_fn(p, |j, _| x0[(q, j)]) - xt.transpose() * &kq;
+            mean[q] = (x0.row(q) * &beta)[0] + kq.dot(&residual);
+            let var = c00 - kq.norm_squared() + (u.transpose() * &beta_covariance * &u)[0];
+            sd[q] = var.max(0.0).sqrt();
+        }
+        Ok(SpaceTimePrediction {
+            sd_observation: sd.map(|v| (v * v + s2).sqrt()),
+            mean,
+            sd,
+            beta,
+            horizon: times
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(1)
+                .saturating_sub(self.steps),
+        })
+    }
+
+    /// $\Sigma = C + s^2I = LL^\top$ and the generalised least squares on it, with the
+    /// columns of `extra` ($m \times k$) whitened too.
+    fn gls(&self, c: &Mat<f64>, s2: f64, mut extra: Mat<f64>, describe: &str) -> Result<Gls> {
+        let (m, p) = (self.y.len(), self.x.ncols());
+        let mut sigma = c.clone();
+        for i in 0..m {
+            sigma[(i, i)] += s2;
+        }
+        let llt = sigma
+            .as_ref()
+            .llt(Side::Lower)
+            .map_err(|_| Error::NotPositiveDefinite {
+                what: format!("covariance of the observations ({describe})"),
+            })?;
+        let l = llt.L();
+        let log_det: f64 = 2.0 * (0..m).map(|i| l[(i, i)].ln()).sum::<f64>();
+        // [X, y] whitened by L^-1.
+        let mut rhs = Mat::<f64>::from_fn(
+            m,
+            p + 1,
+            |i, j| {
+                if j < p { self.x[(i, j)] } else { self.y[i] }
+            },
+        );
+        solve_lower_triangular_in_place(l, rhs.as_mut(), Par::Seq);
+        solve_lower_triangular_in_place(l, extra.as_mut(), Par::Seq);
+        let xt = DMatrix::from_fn(m, p, |i, j| rhs[(i, j)]);
+        let yt = DVector::from_fn(m, |i, _| rhs[(i, p)]);
+        let (beta, beta_covariance) = if p == 0 {
+            (DVector::zeros(0), DMatrix::zeros(0, 0))
+        } else {
+            let chol = (xt.transpose() * &xt).cholesky().ok_or_else(|| {
+                Error::degenerate(
+                    "regression coefficients",
+                    "X' V^-1 X is singular (collinear covariates)",
+                )
+            })?;
+            (chol.solve(&(xt.transpose() * &yt)), chol.inverse())
+        };
+        let residual = &yt - &xt * &beta;
+        Ok(Gls {
+            llt,
+            log_det,
+            beta,
+            beta_covariance,
+            residual,
+            xt,
+            extra,
         })
     }
 
@@ -455,24 +598,25 @@ impl SweepObservations {
     fn step_back(
         &self,
         ops: &Operators,
+        points: &Points,
         w: &mut [f64],
         first: &mut usize,
         k: usize,
     ) -> Result<usize> {
-        let (n, m) = (self.mesh.n_nodes(), self.y.len());
+        let (n, m) = (self.mesh.n_nodes(), points.steps.len());
         for col in w[*first * n..].chunks_exact_mut(n) {
             col.iter_mut()
                 .zip(ops.mass.iter())
                 .for_each(|(v, &d)| *v *= d);
         }
         let new = *first;
-        while *first > 0 && self.burn_in + self.times[*first - 1] == k {
+        while *first > 0 && points.steps[*first - 1] == k {
             *first -= 1;
         }
         for j in *first..new {
             let col = &mut w[j * n..(j + 1) * n];
             col.fill(0.0);
-            let a = self.weights.col(j);
+            let a = points.weights.col(j);
             for (&i, &v) in a.row_indices().iter().zip(a.values()) {
                 col[i] = v;
             }
@@ -488,15 +632,20 @@ impl SweepObservations {
     /// $C = AQ^{-1}A^\top$, the covariance of the field at the observations, by the
     /// backward sweep of the [module docs](self) (the full symmetric matrix), with copies
     /// of $W_k$ at the steps $k = 1 + jL$ ($j \ge 1$) for the adjoint when `every` $= L$.
-    fn covariance(&self, ops: &Operators, every: Option<usize>) -> Result<(Mat<f64>, Vec<Block>)> {
-        let (n, m) = (self.mesh.n_nodes(), self.y.len());
+    fn covariance(
+        &self,
+        ops: &Operators,
+        points: &Points,
+        every: Option<usize>,
+    ) -> Result<(Mat<f64>, Vec<Block>)> {
+        let (n, m) = (self.mesh.n_nodes(), points.steps.len());
         let (mut w, mut y) = (vec![0.0; n * m], vec![0.0; n * m]);
         let mut sigma = Mat::<f64>::zeros(m, m);
         let mut checkpoints = Vec::new();
         // Observations first..m are alive (at or after step k; times are sorted).
         let mut first = m;
-        for k in (1..=self.burn_in + self.steps).rev() {
-            let alive = self.step_back(ops, &mut w, &mut first, k)?;
+        for k in (1..=points.total()).rev() {
+            let alive = self.step_back(ops, points, &mut w, &mut first, k)?;
             if every.is_some_and(|l| k > 1 && (k - 1) % l == 0) {
                 checkpoints.push(Block {
                     step: k,
@@ -534,7 +683,8 @@ impl SweepObservations {
         checkpoints: &[Block],
         every: usize,
     ) -> Result<(Vec<f64>, Vec<f64>)> {
-        let (n, m, total) = (self.mesh.n_nodes(), self.y.len(), self.burn_in + self.steps);
+        let points = &self.points;
+        let (n, m, total) = (self.mesh.n_nodes(), self.y.len(), points.total());
         let mut pd = vec![0.0; self.step_pattern.nnz()];
         let mut ps = vec![0.0; self.residual_pattern.nnz()];
         let (mut w, mut lambda) = (vec![0.0; n * m], vec![0.0; n * m]);
@@ -554,7 +704,7 @@ impl SweepObservations {
             }
             let mut segment = Vec::with_capacity(hi + 1 - lo);
             for k in (lo..=hi).rev() {
-                self.step_back(ops, &mut w, &mut first, k)?;
+                self.step_back(ops, points, &mut w, &mut first, k)?;
                 segment.push(Block {
                     step: k,
                     first,
@@ -603,11 +753,41 @@ impl SweepObservations {
     }
 }
 
+/// Generalised least squares on $\Sigma = LL^\top$.
+struct Gls {
+    llt: Llt<f64>,
+    log_det: f64,
+    beta: DVector<f64>,
+    /// $(X^\top\Sigma^{-1}X)^{-1}$.
+    beta_covariance: DMatrix<f64>,
+    /// $L^{-1}(y - X\hat\beta)$.
+    residual: DVector<f64>,
+    /// $L^{-1}X$.
+    xt: DMatrix<f64>,
+    /// $L^{-1}$ times the extra columns.
+    extra: Mat<f64>,
+}
+
 /// The factors of one model's matrices for the sweeps.
 struct Operators {
     lu: SparseLu,
     whitener: Whitener,
     mass: DVector<f64>,
+}
+
+/// Points of the stacked field: node weights (the columns of an $n \times m$ matrix) at
+/// stacked steps $k_j$ (burn-in included; non-decreasing).
+#[derive(Debug, Clone)]
+struct Points {
+    weights: CscMatrix<f64>,
+    steps: Vec<usize>,
+}
+
+impl Points {
+    /// The last step $N$, where the backward sweep starts.
+    fn total(&self) -> usize {
+        self.steps.last().copied().unwrap_or(0)
+    }
 }
 
 /// The alive columns of $W$ at one step (observations `first..m`), column-major.
@@ -971,6 +1151,75 @@ mod tests {
     }
 
     #[test]
+    fn kriging_and_forecasts_equal_the_joint_route() {
+        let (mesh, model, locations, times, y, x) = setup();
+        let (dt, burn_in, s) = (0.1, 2, 0.25);
+        let swept = SweepObservations::new(
+            &mesh,
+            dt,
+            &model,
+            &locations,
+            &times,
+            y.clone(),
+            x.clone(),
+            burn_in,
+        )
+        .unwrap();
+        let joint =
+            SpaceTimeObservations::new(&mesh, dt, &model, &locations, &times, y, x, burn_in)
+                .unwrap();
+        // Observed places and steps, new ones, ties with observations, and forecasts up to
+        // five steps past the last observed step (17), in no order.
+        let at = DMatrix::from_row_slice(
+            6,
+            2,
+            &[
+                0.3,
+                0.3,
+                0.7,
+                0.2,
+                locations[(0, 0)],
+                locations[(0, 1)],
+                0.5,
+                0.5,
+                0.9,
+                0.8,
+                0.1,
+                0.6,
+            ],
+        );
+        let steps = [18, 3, 1, 17, 22, 9];
+        let x0 = DMatrix::from_fn(6, 2, |i, j| if j == 0 { 1.0 } else { at[(i, 1)] });
+        let a = swept.krige(&model, s, &at, &steps, &x0).unwrap();
+        let b = joint.krige(&model, s, &at, &steps, &x0).unwrap();
+        assert_eq!(a.horizon, 5);
+        assert_eq!(a.horizon, b.horizon);
+        assert!(
+            (&a.mean - &b.mean).amax() < 1e-9,
+            "{} vs {}",
+            a.mean,
+            b.mean
+        );
+        assert!((&a.sd - &b.sd).amax() < 1e-9, "{} vs {}", a.sd, b.sd);
+        assert!((&a.sd_observation - &b.sd_observation).amax() < 1e-9);
+        assert!((&a.beta - &b.beta).amax() < 1e-9);
+        // Bad predictions are refused.
+        assert!(swept.krige(&model, s, &at, &steps[1..], &x0).is_err());
+        assert!(
+            swept
+                .krige(&model, s, &at, &[0, 1, 1, 1, 1, 1], &x0)
+                .is_err()
+        );
+        assert!(
+            swept
+                .krige(&model, s, &at, &steps, &x0.columns(0, 1).into_owned())
+                .is_err()
+        );
+        let outside = DMatrix::from_element(6, 2, 3.0);
+        assert!(swept.krige(&model, s, &outside, &steps, &x0).is_err());
+    }
+
+    #[test]
     fn adjoint_products_give_the_exact_derivative_in_sigma() {
         // d S / d log sigma = -2 S and D does not move, so the S-products of the adjoint
         // must give d tr(R C) / d log sigma = 2 tr(R C) for any symmetric R: sum S o P_S.
@@ -978,8 +1227,8 @@ mod tests {
         let swept =
             SweepObservations::new(&mesh, 0.1, &model, &locations, &times, y, x, 4).unwrap();
         let ops = swept.operators(&model, "test").unwrap();
-        let every = checkpoint_every(swept.burn_in + swept.steps);
-        let (c, checkpoints) = swept.covariance(&ops, Some(every)).unwrap();
+        let every = checkpoint_every(swept.points.total());
+        let (c, checkpoints) = swept.covariance(&ops, &swept.points, Some(every)).unwrap();
         let m = c.nrows();
         let r = Mat::<f64>::from_fn(m, m, |i, j| {
             ((i * j) as f64 * 0.013).cos() / (1 + i + j) as f64
