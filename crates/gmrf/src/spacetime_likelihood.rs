@@ -94,6 +94,7 @@ use crate::likelihood::{Coefficients, Core, Observations, PriorDeterminant, in_c
 use crate::optim::Objective;
 use crate::selinv::SelectedInverse;
 use crate::spacetime::{AdvectionDiffusion, Fields, MAX_JOINT_UNKNOWNS, SpaceTime};
+use crate::spacetime_sweep::SweepObservations;
 use crate::sparse::{on_pattern, scatter};
 
 /// Observations of a space-time field, with the structure of their likelihood; see the
@@ -691,6 +692,8 @@ pub struct SpaceTimeReport {
     pub burn_in: usize,
     /// Mesh nodes.
     pub mesh_nodes: usize,
+    /// The likelihood's route.
+    pub route: Route,
 }
 
 /// Maximum likelihood of the advection–diffusion model from observations `y` at the rows of
@@ -704,8 +707,58 @@ pub fn fit_space_time(
     y: &DVector<f64>,
     dt: Option<f64>,
     cells: usize,
+    route: Option<Route>,
 ) -> Result<SpaceTimeReport> {
-    SpaceTimeData::new(locations, times, y, dt, cells)?.fit()
+    SpaceTimeData::new(locations, times, y, dt, cells, route)?.fit()
+}
+
+/// The two exact routes to the space-time likelihood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Route {
+    /// The joint posterior factor ([`SpaceTimeObservations`]).
+    Joint,
+    /// The observation-space sweep ([`crate::spacetime_sweep::SweepObservations`]).
+    Sweep,
+}
+
+impl Route {
+    /// The route predicted to be faster for observations at the stacked steps `steps`
+    /// (burn-in included, non-decreasing) of a `nodes`-node field. The joint route's time is
+    /// modelled as $0.15 (U/8820)^{2.3}$ seconds for $U$ unknowns (and it is impossible above
+    /// [`MAX_JOINT_UNKNOWNS`]), the sweep's as $4 \cdot 10^{-11} n \sum_k c_k^2 + 1.6 \cdot
+    /// 10^{-8} n \sum_k c_k$ seconds for $n$ nodes and $c_k$ observations alive at step $k$;
+    /// both calibrated by hand on this crate's measurements on 2 cores (`docs/benchmarks.md`)
+    /// and within a factor of 2 of the measured times from 121 to $10^4$ nodes: enough to
+    /// pick the faster route away from the crossover.
+    pub fn choose(nodes: usize, steps: &[usize]) -> Route {
+        let total = steps.last().copied().unwrap_or(0);
+        let unknowns = nodes.saturating_mul(total);
+        if unknowns > MAX_JOINT_UNKNOWNS {
+            return Route::Sweep;
+        }
+        let joint = 0.15 * (unknowns as f64 / 8820.0).powf(2.3);
+        let (mut squares, mut columns) = (0.0, 0.0);
+        for k in 1..=total {
+            let alive = (steps.len() - steps.partition_point(|&s| s < k)) as f64;
+            squares += alive * alive;
+            columns += alive;
+        }
+        let n = nodes as f64;
+        let sweep = 4e-11 * n * squares + 1.6e-8 * n * columns;
+        if sweep < joint {
+            Route::Sweep
+        } else {
+            Route::Joint
+        }
+    }
+}
+
+/// Observations on either route.
+#[derive(Debug, Clone)]
+enum Routed {
+    Joint(SpaceTimeObservations),
+    Sweep(SweepObservations),
 }
 
 /// Raw observations at (location, time) pairs made ready for the space-time model: time
@@ -713,7 +766,7 @@ pub fn fit_space_time(
 /// does).
 #[derive(Debug, Clone)]
 pub struct SpaceTimeData {
-    observations: SpaceTimeObservations,
+    observations: Routed,
     start: AdvectionDiffusion,
     start_noise_sd: f64,
     t0: f64,
@@ -729,18 +782,21 @@ impl SpaceTimeData {
     /// of the diagonal, sigma and noise sd each $\sqrt{\operatorname{var}(y)/2}$, no
     /// advection, $c = 10\kappa^2\Delta t$ (10 % decay per step); the burn-in brings the
     /// start's slowest mode to 1 % of its stationary variance; an intercept is the only
-    /// covariate.
+    /// covariate. The likelihood takes `route`, by default the one [`Route::choose`]
+    /// predicts faster.
     ///
     /// # Errors
     /// Fewer than three observations, mismatched lengths, non-finite values, times not in
-    /// order or off the grid of `dt`, all times equal, coincident locations, and a joint
-    /// field above [`MAX_JOINT_UNKNOWNS`] unknowns.
+    /// order or off the grid of `dt`, all times equal, coincident locations, and a problem
+    /// beyond the route's size cap ([`MAX_JOINT_UNKNOWNS`] unknowns for the joint one,
+    /// [`crate::spacetime_sweep::MAX_SWEEP_ENTRIES`] dense entries for the sweep).
     pub fn new(
         locations: &DMatrix<f64>,
         times: &[f64],
         y: &DVector<f64>,
         dt: Option<f64>,
         cells: usize,
+        route: Option<Route>,
     ) -> Result<Self> {
         let n = y.len();
         validate::at_least("observations", n, 3)?;
@@ -800,16 +856,30 @@ impl SpaceTimeData {
         // (1 + kappa^(2 alpha) dt / c)^(-2B) = 1 %.
         let burn_in = (100f64.ln() / (2.0 * (1.1f64).ln())).ceil() as usize;
         let x = DMatrix::from_element(n, 1, 1.0);
-        let data = SpaceTimeObservations::new(
-            &mesh,
-            dt,
-            &start,
-            locations,
-            &steps,
-            y.clone(),
-            x,
-            burn_in,
-        )?;
+        let stacked: Vec<usize> = steps.iter().map(|&k| burn_in + k).collect();
+        let route = route.unwrap_or_else(|| Route::choose(mesh.n_nodes(), &stacked));
+        let data = match route {
+            Route::Joint => Routed::Joint(SpaceTimeObservations::new(
+                &mesh,
+                dt,
+                &start,
+                locations,
+                &steps,
+                y.clone(),
+                x,
+                burn_in,
+            )?),
+            Route::Sweep => Routed::Sweep(SweepObservations::new(
+                &mesh,
+                dt,
+                &start,
+                locations,
+                &steps,
+                y.clone(),
+                x,
+                burn_in,
+            )?),
+        };
         Ok(Self {
             observations: data,
             start,
@@ -820,11 +890,13 @@ impl SpaceTimeData {
         })
     }
 
-    /// The observations on the stacked field.
-    pub fn observations(&self) -> &SpaceTimeObservations {
-        &self.observations
+    /// The likelihood's route.
+    pub fn route(&self) -> Route {
+        match self.observations {
+            Routed::Joint(_) => Route::Joint,
+            Routed::Sweep(_) => Route::Sweep,
+        }
     }
-
     /// The time step $\Delta t$.
     pub fn dt(&self) -> f64 {
         self.dt
@@ -851,15 +923,26 @@ impl SpaceTimeData {
     /// # Errors
     /// The fit's errors.
     pub fn fit(&self) -> Result<SpaceTimeReport> {
-        let fit =
-            self.observations
-                .maximum_likelihood(&self.start, self.start_noise_sd, 200, 1e-6)?;
+        let (start, noise) = (&self.start, self.start_noise_sd);
+        let (fit, steps, burn_in) = match &self.observations {
+            Routed::Joint(o) => (
+                o.maximum_likelihood(start, noise, 200, 1e-6)?,
+                o.steps(),
+                o.burn_in(),
+            ),
+            Routed::Sweep(o) => (
+                o.maximum_likelihood(start, noise, 200, 1e-6)?,
+                o.steps(),
+                o.burn_in(),
+            ),
+        };
         Ok(SpaceTimeReport {
             fit,
             dt: self.dt,
-            steps: self.observations.steps(),
-            burn_in: self.observations.burn_in(),
+            steps,
+            burn_in,
             mesh_nodes: self.mesh_nodes,
+            route: self.route(),
         })
     }
 
@@ -886,8 +969,11 @@ impl SpaceTimeData {
             .map(|&t| self.step_of(t))
             .collect::<Result<Vec<_>>>()?;
         let x0 = DMatrix::from_element(times.len(), 1, 1.0);
-        self.observations
-            .krige(&fit.model, fit.noise_sd, locations, &steps, &x0)
+        let (model, noise) = (&fit.model, fit.noise_sd);
+        match &self.observations {
+            Routed::Joint(o) => o.krige(model, noise, locations, &steps, &x0),
+            Routed::Sweep(o) => o.krige(model, noise, locations, &steps, &x0),
+        }
     }
 }
 
@@ -1184,6 +1270,21 @@ mod tests {
                 .log_likelihood,
         );
         assert!(a.is_finite() && b.is_finite() && a != b);
+    }
+
+    #[test]
+    fn route_choice_follows_the_measured_crossover() {
+        // `per_step` observations at each of `steps` steps after no burn-in.
+        let stacked = |steps: usize, per_step: usize| -> Vec<usize> {
+            (0..steps * per_step).map(|i| 1 + i / per_step).collect()
+        };
+        // Measured (2 cores): 441 nodes x 20 steps, 20 a step: sweep 0.11 s, joint 0.23 s;
+        // 100 a step: 0.53 s against 0.18 s; 961 x 50, 20 a step: 0.78 s against 5.8 s.
+        assert_eq!(Route::choose(441, &stacked(20, 20)), Route::Sweep);
+        assert_eq!(Route::choose(441, &stacked(20, 100)), Route::Joint);
+        assert_eq!(Route::choose(961, &stacked(50, 20)), Route::Sweep);
+        // Beyond the joint route's cap only the sweep remains.
+        assert_eq!(Route::choose(10_000, &stacked(100, 200)), Route::Sweep);
     }
 
     #[test]

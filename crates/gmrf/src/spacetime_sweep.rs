@@ -280,6 +280,16 @@ impl SweepObservations {
         Ok(self)
     }
 
+    /// The observed steps $T$ (the largest of `times`).
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// The burn-in steps $B$.
+    pub fn burn_in(&self) -> usize {
+        self.burn_in
+    }
+
     /// The log-likelihood of `model` with noise standard deviation `noise_sd`, $\beta$
     /// profiled out, and its gradient when `gradient` is true (see the [module docs](self)).
     ///

@@ -11,7 +11,7 @@ use uqforge_gmrf::simulate::field_on_unit_square;
 use uqforge_gmrf::spacetime::{
     AdvectionDiffusion, Sampler, field_on_unit_square as field_on_unit_square_st,
 };
-use uqforge_gmrf::spacetime_likelihood::SpaceTimeData;
+use uqforge_gmrf::spacetime_likelihood::{Route, SpaceTimeData};
 
 use crate::input::{finite_columns, read_table};
 
@@ -64,6 +64,11 @@ struct FitStArgs {
     /// `"prediction": {"mean", "sd", "horizon"}`.
     #[arg(long)]
     predict: Option<String>,
+    /// The likelihood's route: `joint` (the posterior factor of the stacked field), `sweep`
+    /// (the observations' covariance, by sweeps in time: for large meshes and few
+    /// observations) or `auto` (the one predicted faster).
+    #[arg(long, default_value = "auto")]
+    route: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -218,7 +223,18 @@ fn fit_st(a: &FitStArgs) -> Result<Value> {
     let locations = table.matrix(&coords)?;
     let times = table.vector(&a.time)?;
     let y = table.vector(&a.response)?;
-    let data = SpaceTimeData::new(&locations, times.as_slice(), &y, a.dt, a.cells)?;
+    let route = match a.route.as_str() {
+        "auto" => None,
+        "joint" => Some(Route::Joint),
+        "sweep" => Some(Route::Sweep),
+        other => {
+            return Err(Error::invalid_parameter(
+                "--route",
+                format!("{other:?}: expected auto, joint or sweep"),
+            ));
+        }
+    };
+    let data = SpaceTimeData::new(&locations, times.as_slice(), &y, a.dt, a.cells, route)?;
     // The prediction points, checked before the fit.
     let targets = match &a.predict {
         None => None,
@@ -263,6 +279,7 @@ fn fit_st(a: &FitStArgs) -> Result<Value> {
         "steps": report.steps,
         "burn_in": report.burn_in,
         "mesh_nodes": report.mesh_nodes,
+        "route": report.route,
         "iterations": f.iterations,
         "converged": f.converged,
     });
