@@ -24,15 +24,18 @@
 //!    thread. uqforge runs at gstlearn's measured uniform accuracy (max $|p - f|/f(0)$ of
 //!    its polynomial), so that the degrees compare: one draw from nothing (FEM assembly,
 //!    spectral bound, coefficients, draw) and the median of [`PEER_DRAWS`] further draws.
-//! 4. **Likelihood and gradient** ([`crate::spacetime_likelihood`]): one evaluation with and
-//!    without the gradient on regular meshes over 20 and 50 steps (20 observations a step),
-//!    with the entries of the joint posterior factor; the exact route's growth, and why a
-//!    $10^4$-node mesh over 100 steps is beyond it.
+//! 4. **Likelihood and gradient by both exact routes**: one evaluation with and without the
+//!    gradient on regular meshes over 20 and 50 steps (20 observations a step, and 100 on
+//!    one mesh), by the joint posterior factor ([`crate::spacetime_likelihood`], with its
+//!    entries) and by the observation-space sweep ([`crate::spacetime_sweep`]), the two
+//!    log-likelihoods' difference, and the route [`Route::choose`] picks; then a $10^4$-node
+//!    mesh over 100 steps with 10 observations a step, beyond the joint route.
 //! 5. **Maximum likelihood on simulated data**: the model of `tests/spacetime_fit.rs`
 //!    (range 0.3, $\sigma = 1$, $\gamma = (50, 0)$, $c = 50$, noise 0.1, 27 burn-in steps)
-//!    simulated and fitted back from a wrong start, on a 121-node mesh over 10 steps and a
-//!    256-node mesh over 20 steps: wall time, evaluations, and each estimate against the
-//!    truth in standard errors.
+//!    simulated and fitted back from a wrong start (30 observations a step), on a 121-node
+//!    mesh over 10 steps and a 256-node mesh over 20 steps by the joint route, the latter's
+//!    data again by the sweep, and a 961-node mesh over 30 steps by the sweep: wall time,
+//!    evaluations, and each estimate against the truth in standard errors.
 
 use std::time::Instant;
 
@@ -47,8 +50,10 @@ use uqforge_core::rng::{standard_normal, stream, uniform01};
 
 use super::{CELLS, field, problem};
 use crate::chebyshev::{ChebyshevSampler, log_determinant};
+use crate::spacetime::MAX_JOINT_UNKNOWNS;
 use crate::spacetime::{AdvectionDiffusion, SpaceTime};
-use crate::spacetime_likelihood::SpaceTimeObservations;
+use crate::spacetime_likelihood::{Route, SpaceTimeObservations};
+use crate::spacetime_sweep::SweepObservations;
 use crate::{Fem, Mesh, SymbolicCholesky};
 
 /// Largest number of unknowns of the joint space-time Cholesky (its factor fills like a 3D
@@ -178,43 +183,74 @@ fn simulated(
 }
 
 /// One likelihood evaluation without and with the gradient on a `cells` x `cells` mesh over
-/// `steps` steps (no burn-in), 20 observations a step.
-fn likelihood_row(cells: usize, steps: usize, seed: u64) -> Result<Vec<Cell>> {
+/// `steps` steps (no burn-in), `per_step` observations a step, by both routes (the joint
+/// one up to [`MAX_JOINT_UNKNOWNS`] unknowns).
+fn likelihood_row(cells: usize, steps: usize, per_step: usize, seed: u64) -> Result<Vec<Cell>> {
     let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], cells, cells)?;
     let model = AdvectionDiffusion::from_range_sigma(0.3, 1.0, [20.0, 10.0])?;
     let (dt, noise) = (0.01, 0.1);
-    let (locations, times, y) = simulated(&mesh, &model, dt, (0, steps, 20), noise, seed)?;
+    let (locations, times, y) = simulated(&mesh, &model, dt, (0, steps, per_step), noise, seed)?;
     let n = y.len();
-    let (t_new, _, data) = measured(|| {
-        SpaceTimeObservations::new(
-            &mesh,
-            dt,
-            &model,
-            &locations,
-            &times,
-            y,
-            DMatrix::zeros(n, 0),
-            0,
-        )
-    })?;
-    let (t_ll, _, _) = measured(|| data.log_likelihood(&model, noise, false))?;
-    let (t_grad, mem, _) = measured(|| data.log_likelihood(&model, noise, true))?;
-    Ok(vec![
+    let x = DMatrix::zeros(n, 0);
+    let joint = if mesh.n_nodes() * steps <= MAX_JOINT_UNKNOWNS {
+        let (t_new, _, data) = measured(|| {
+            SpaceTimeObservations::new(
+                &mesh,
+                dt,
+                &model,
+                &locations,
+                &times,
+                y.clone(),
+                x.clone(),
+                0,
+            )
+        })?;
+        let (t_ll, _, e) = measured(|| data.log_likelihood(&model, noise, false))?;
+        let (t_grad, mem, _) = measured(|| data.log_likelihood(&model, noise, true))?;
+        Some((
+            data.posterior_factor_nnz(),
+            t_new,
+            t_ll,
+            t_grad,
+            mem,
+            e.log_likelihood,
+        ))
+    } else {
+        None
+    };
+    let swept = SweepObservations::new(&mesh, dt, &model, &locations, &times, y, x, 0)?;
+    let (s_ll, _, e) = measured(|| swept.log_likelihood(&model, noise, false))?;
+    let (s_grad, s_mem, _) = measured(|| swept.log_likelihood(&model, noise, true))?;
+    let route = Route::choose(mesh.n_nodes(), &times);
+    let mut row = vec![
         Cell::from(mesh.n_nodes()),
         Cell::from(steps),
         Cell::from(mesh.n_nodes() * steps),
         Cell::from(n),
-        Cell::from(data.posterior_factor_nnz()),
-        Cell::from(t_new),
-        Cell::from(t_ll),
-        Cell::from(t_grad),
-        opt(mem),
-    ])
+    ];
+    match joint {
+        Some((nnz, t_new, t_ll, t_grad, mem, ll)) => row.extend([
+            Cell::from(nnz),
+            Cell::from(t_new),
+            Cell::from(t_ll),
+            Cell::from(t_grad),
+            opt(mem),
+            Cell::from((ll - e.log_likelihood).abs()),
+        ]),
+        None => row.extend((0..6).map(|_| Cell::from("–"))),
+    }
+    row.extend([
+        Cell::from(s_ll),
+        Cell::from(s_grad),
+        opt(s_mem),
+        Cell::from(format!("{route:?}").to_lowercase()),
+    ]);
+    Ok(row)
 }
 
 /// The model of `tests/spacetime_fit.rs` simulated on a `cells` x `cells` mesh over `steps`
 /// observed steps (30 points a step) and fitted back from a wrong start.
-fn mle_rows(cells: usize, steps: usize, seed: u64) -> Result<Vec<Vec<Cell>>> {
+fn mle_rows(cells: usize, steps: usize, route: Route, seed: u64) -> Result<Vec<Vec<Cell>>> {
     let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], cells, cells)?;
     let truth = AdvectionDiffusion {
         c: 50.0,
@@ -228,17 +264,17 @@ fn mle_rows(cells: usize, steps: usize, seed: u64) -> Result<Vec<Vec<Cell>>> {
         ..AdvectionDiffusion::from_range_sigma(0.4, 0.8, [30.0, 10.0])?
     };
     let t0 = Instant::now();
-    let data = SpaceTimeObservations::new(
-        &mesh,
-        dt,
-        &start,
-        &locations,
-        &times,
-        y,
-        DMatrix::zeros(n, 0),
-        burn_in,
-    )?;
-    let fit = data.maximum_likelihood(&start, 0.2, 200, 1e-6)?;
+    let x = DMatrix::zeros(n, 0);
+    let fit = match route {
+        Route::Joint => {
+            SpaceTimeObservations::new(&mesh, dt, &start, &locations, &times, y, x, burn_in)?
+                .maximum_likelihood(&start, 0.2, 200, 1e-6)?
+        }
+        Route::Sweep => {
+            SweepObservations::new(&mesh, dt, &start, &locations, &times, y, x, burn_in)?
+                .maximum_likelihood(&start, 0.2, 200, 1e-6)?
+        }
+    };
     let wall = t0.elapsed().as_secs_f64();
     let m = &fit.model;
     let se = fit.std_errors;
@@ -267,6 +303,7 @@ fn mle_rows(cells: usize, steps: usize, seed: u64) -> Result<Vec<Vec<Cell>>> {
                 Cell::from(mesh.n_nodes()),
                 Cell::from(steps),
                 Cell::from(n),
+                Cell::from(format!("{route:?}").to_lowercase()),
                 Cell::from(wall),
                 Cell::from(fit.evaluations),
                 Cell::from(if fit.converged { "yes" } else { "no" }),
@@ -415,17 +452,27 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
     };
 
     // Likelihood and gradient.
-    let ll_cases: &[(usize, usize)] = if config.quick {
-        &[(10, 20), (20, 20)]
+    let ll_cases: &[(usize, usize, usize)] = if config.quick {
+        &[(10, 20, 20), (20, 20, 20)]
     } else {
-        &[(10, 20), (20, 20), (30, 20), (40, 20), (20, 50), (30, 50)]
+        &[
+            (10, 20, 20),
+            (20, 20, 20),
+            (20, 20, 100),
+            (30, 20, 20),
+            (40, 20, 20),
+            (20, 50, 20),
+            (30, 50, 20),
+            (99, 100, 10),
+        ]
     };
     progress.start("gmrf-st: likelihood", ll_cases.len() as u64);
     let mut ll_rows = Vec::new();
-    for (i, &(k, steps)) in ll_cases.iter().enumerate() {
+    for (i, &(k, steps, per_step)) in ll_cases.iter().enumerate() {
         ll_rows.push(likelihood_row(
             k,
             steps,
+            per_step,
             config.seed.wrapping_add(200 + i as u64),
         )?);
         progress.advance(1);
@@ -433,18 +480,26 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
     progress.finish();
 
     // Maximum likelihood.
-    let mle_cases: &[(usize, usize)] = if config.quick {
-        &[(10, 10)]
+    let mle_cases: &[(usize, usize, Route)] = if config.quick {
+        &[(10, 10, Route::Joint)]
     } else {
-        &[(10, 10), (15, 20)]
+        &[
+            (10, 10, Route::Joint),
+            (15, 20, Route::Joint),
+            (15, 20, Route::Sweep),
+            (30, 30, Route::Sweep),
+        ]
     };
     progress.start("gmrf-st: maximum likelihood", mle_cases.len() as u64);
     let mut mle_table = Vec::new();
-    for (i, &(k, steps)) in mle_cases.iter().enumerate() {
+    for (i, &(k, steps, route)) in mle_cases.iter().enumerate() {
+        // The same data for both routes on one mesh: the seed of the mesh's first case.
+        let first = mle_cases.iter().position(|c| c.0 == k).unwrap_or(i);
         mle_table.extend(mle_rows(
             k,
             steps,
-            config.seed.wrapping_add(300 + i as u64),
+            route,
+            config.seed.wrapping_add(300 + first as u64),
         )?);
         progress.advance(1);
     }
@@ -469,9 +524,11 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
              draw) against Chebyshev (tolerance {TOLERANCE:e}). {crossover} Space-time: the \
              advection-diffusion model (range 0.1, sigma 1, gamma (20, 10), dt {dt}) from rest. \
              Stochastic log-determinant: {LOGDET_PROBES} Rademacher probes. {peer_note} \
-             Likelihood: one exact evaluation (joint posterior factor), 20 observations a step. \
-             Maximum likelihood: simulated data (range 0.3, sigma 1, gamma (50, 0), c 50, \
-             noise 0.1) fitted from a wrong start. Seed {}.",
+             Likelihood: one exact evaluation by the joint posterior factor (one thread) and by \
+             the observation-space sweep (its solves and products on {} threads). Maximum \
+             likelihood: simulated data (range 0.3, sigma 1, gamma (50, 0), c 50, noise 0.1) \
+             fitted from a wrong start. Seed {}.",
+            std::thread::available_parallelism().map_or(1, |p| p.get().min(4)),
             config.seed
         ),
         config: *config,
@@ -536,17 +593,22 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
                 rows: peer_rows,
             },
             Table {
-                title: "Space-time likelihood: one exact evaluation".into(),
+                title: "Space-time likelihood: one exact evaluation by each route".into(),
                 columns: [
                     "nodes",
                     "steps",
                     "unknowns",
                     "observations",
-                    "posterior factor entries",
-                    "setup: patterns and analyses (s)",
-                    "log-likelihood (s)",
-                    "with gradient (s)",
-                    "its added peak memory (MiB)",
+                    "joint: posterior factor entries",
+                    "joint: setup, patterns and analyses (s)",
+                    "joint: log-likelihood (s)",
+                    "joint: with gradient (s)",
+                    "joint: its added peak memory (MiB)",
+                    "|joint - sweep| log-likelihood",
+                    "sweep: log-likelihood (s)",
+                    "sweep: with gradient (s)",
+                    "sweep: its added peak memory (MiB)",
+                    "auto route",
                 ]
                 .map(String::from)
                 .to_vec(),
@@ -558,6 +620,7 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
                     "nodes",
                     "observed steps",
                     "observations",
+                    "route",
                     "wall time (s)",
                     "evaluations",
                     "converged",
