@@ -234,8 +234,7 @@ impl SpaceTimeObservations {
     /// Fields of another length than the mesh's nodes or with invalid values.
     pub fn with_fields(mut self, fields: Fields) -> Result<Self> {
         // The fields live on the mesh's triangles: the patterns do not change.
-        let template = AdvectionDiffusion::from_range_sigma(1.0, 1.0, [0.0, 0.0])?;
-        SpaceTime::with_fields(&self.mesh, &template, self.dt, &fields)?;
+        check_fields(&self.mesh, self.dt, &fields)?;
         self.fields = fields;
         Ok(self)
     }
@@ -290,24 +289,8 @@ impl SpaceTimeObservations {
         times: &[usize],
         x0: &DMatrix<f64>,
     ) -> Result<SpaceTimePrediction> {
-        validate::len(
-            "prediction time steps (one per location)",
-            locations.nrows(),
-            times.len(),
-        )?;
         validate::positive("noise_sd", noise_sd)?;
-        if let Some(i) = times.iter().position(|&t| t == 0) {
-            return Err(Error::invalid_parameter(
-                "prediction time steps",
-                format!("prediction {i} is at step 0, the state at rest: steps start at 1"),
-            ));
-        }
-        let horizon = times
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(1)
-            .saturating_sub(self.steps);
+        let horizon = check_prediction_steps(locations.nrows(), times, self.steps)?;
         let m = self.mesh.n_nodes();
         let steps = self.burn_in + self.steps + horizon;
         let total = steps
@@ -589,6 +572,30 @@ pub(crate) fn moved(model: &AdvectionDiffusion, k: usize, step: f64) -> Result<A
         _ => m.c *= step.exp(),
     }
     Ok(m)
+}
+
+/// Checks `fields` against `mesh` (their lengths and values) with a neutral model.
+pub(crate) fn check_fields(mesh: &Mesh, dt: f64, fields: &Fields) -> Result<()> {
+    let template = AdvectionDiffusion::from_range_sigma(1.0, 1.0, [0.0, 0.0])?;
+    SpaceTime::with_fields(mesh, &template, dt, fields).map(|_| ())
+}
+
+/// Checks the steps `times` of `n0` predictions (one each, $\ge 1$, any order) and returns
+/// the forecast horizon past the last observed step `observed`.
+pub(crate) fn check_prediction_steps(n0: usize, times: &[usize], observed: usize) -> Result<usize> {
+    validate::len("prediction time steps (one per location)", n0, times.len())?;
+    if let Some(i) = times.iter().position(|&t| t == 0) {
+        return Err(Error::invalid_parameter(
+            "prediction time steps",
+            format!("prediction {i} is at step 0, the state at rest: steps start at 1"),
+        ));
+    }
+    Ok(times
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .saturating_sub(observed))
 }
 
 /// Checks the observed steps `times` of `n` observations (one each, $\ge 1$, in

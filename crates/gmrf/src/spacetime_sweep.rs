@@ -161,8 +161,8 @@ use crate::likelihood::{check_responses, in_context};
 use crate::lu::SparseLu;
 use crate::spacetime::{AdvectionDiffusion, Fields, SpaceTime};
 use crate::spacetime_likelihood::{
-    DIFFERENCE_STEP, SpaceTimeEvaluation, SpaceTimeFit, SpaceTimePrediction, check_steps, describe,
-    maximise, moved,
+    DIFFERENCE_STEP, SpaceTimeEvaluation, SpaceTimeFit, SpaceTimePrediction, check_fields,
+    check_prediction_steps, check_steps, describe, maximise, moved,
 };
 use crate::sparse::{on_pattern, scatter};
 use crate::{Cholesky, Mesh, SymbolicCholesky};
@@ -274,8 +274,7 @@ impl SweepObservations {
     /// # Errors
     /// Fields of another length than the mesh's nodes or with invalid values.
     pub fn with_fields(mut self, fields: Fields) -> Result<Self> {
-        let template = AdvectionDiffusion::from_range_sigma(1.0, 1.0, [0.0, 0.0])?;
-        SpaceTime::with_fields(&self.mesh, &template, self.dt, &fields)?;
+        check_fields(&self.mesh, self.dt, &fields)?;
         self.fields = fields;
         Ok(self)
     }
@@ -402,14 +401,8 @@ impl SweepObservations {
         x0: &DMatrix<f64>,
     ) -> Result<SpaceTimePrediction> {
         let n0 = locations.nrows();
-        validate::len("prediction time steps (one per location)", n0, times.len())?;
         validate::positive("noise_sd", noise_sd)?;
-        if let Some(i) = times.iter().position(|&t| t == 0) {
-            return Err(Error::invalid_parameter(
-                "prediction time steps",
-                format!("prediction {i} is at step 0, the state at rest: steps start at 1"),
-            ));
-        }
+        let horizon = check_prediction_steps(n0, times, self.steps)?;
         validate::len("prediction covariate rows", n0, x0.nrows())?;
         validate::len("prediction covariate columns", self.x.ncols(), x0.ncols())?;
         validate::finite("prediction covariates", x0.as_slice())?;
@@ -483,12 +476,7 @@ impl SweepObservations {
             mean,
             sd,
             beta,
-            horizon: times
-                .iter()
-                .copied()
-                .max()
-                .unwrap_or(1)
-                .saturating_sub(self.steps),
+            horizon,
         })
     }
 
@@ -1069,6 +1057,29 @@ mod tests {
         (mesh, model, locations, times, y, x)
     }
 
+    /// The data of `setup` on both routes, with time step `dt` and `burn_in` steps.
+    fn both_routes(
+        dt: f64,
+        burn_in: usize,
+    ) -> (AdvectionDiffusion, SweepObservations, SpaceTimeObservations) {
+        let (mesh, model, locations, times, y, x) = setup();
+        let swept = SweepObservations::new(
+            &mesh,
+            dt,
+            &model,
+            &locations,
+            &times,
+            y.clone(),
+            x.clone(),
+            burn_in,
+        )
+        .unwrap();
+        let joint =
+            SpaceTimeObservations::new(&mesh, dt, &model, &locations, &times, y, x, burn_in)
+                .unwrap();
+        (model, swept, joint)
+    }
+
     /// Both routes on the same data: log-likelihood, GLS coefficients and gradient.
     fn assert_routes_agree(
         swept: &SweepObservations,
@@ -1101,22 +1112,7 @@ mod tests {
 
     #[test]
     fn equals_the_joint_route() {
-        let (mesh, model, locations, times, y, x) = setup();
-        let (dt, burn_in) = (0.1, 3);
-        let swept = SweepObservations::new(
-            &mesh,
-            dt,
-            &model,
-            &locations,
-            &times,
-            y.clone(),
-            x.clone(),
-            burn_in,
-        )
-        .unwrap();
-        let joint =
-            SpaceTimeObservations::new(&mesh, dt, &model, &locations, &times, y, x, burn_in)
-                .unwrap();
+        let (model, swept, joint) = both_routes(0.1, 3);
         assert_routes_agree(&swept, &joint, &model, 0.3);
         assert_routes_agree(
             &swept,
@@ -1162,22 +1158,8 @@ mod tests {
 
     #[test]
     fn kriging_and_forecasts_equal_the_joint_route() {
-        let (mesh, model, locations, times, y, x) = setup();
-        let (dt, burn_in, s) = (0.1, 2, 0.25);
-        let swept = SweepObservations::new(
-            &mesh,
-            dt,
-            &model,
-            &locations,
-            &times,
-            y.clone(),
-            x.clone(),
-            burn_in,
-        )
-        .unwrap();
-        let joint =
-            SpaceTimeObservations::new(&mesh, dt, &model, &locations, &times, y, x, burn_in)
-                .unwrap();
+        let (model, swept, joint) = both_routes(0.1, 2);
+        let (locations, s) = (setup().2, 0.25);
         // Observed places and steps, new ones, ties with observations, and forecasts up to
         // five steps past the last observed step (17), in no order.
         let at = DMatrix::from_row_slice(
