@@ -56,7 +56,7 @@ use crate::chebyshev::{ChebyshevSampler, log_determinant};
 use crate::spacetime::Fields;
 use crate::spacetime::MAX_JOINT_UNKNOWNS;
 use crate::spacetime::{AdvectionDiffusion, SpaceTime};
-use crate::spacetime_likelihood::{Route, SpaceTimeObservations};
+use crate::spacetime_likelihood::{Route, SpaceTimeFit, SpaceTimeObservations};
 use crate::spacetime_sweep::{FieldBasis, SweepObservations};
 use crate::{Fem, Mesh, SymbolicCholesky};
 
@@ -302,45 +302,75 @@ fn mle_rows(cells: usize, steps: usize, route: Route, seed: u64) -> Result<Vec<V
         }
     };
     let wall = t0.elapsed().as_secs_f64();
-    let m = &fit.model;
-    let se = fit.std_errors;
-    let estimates = [
-        ("range", m.range()?, 0.3, se.map(|s| s.range)),
-        ("sigma", m.sigma()?, 1.0, se.map(|s| s.sigma)),
-        (
-            "advection x",
-            m.advection[0],
-            50.0,
-            se.map(|s| s.advection[0]),
-        ),
-        (
-            "advection y",
-            m.advection[1],
-            0.0,
-            se.map(|s| s.advection[1]),
-        ),
-        ("c", m.c, 50.0, se.map(|s| s.c)),
-        ("noise sd", fit.noise_sd, noise, se.map(|s| s.noise_sd)),
-    ];
-    Ok(estimates
-        .iter()
-        .map(|&(name, estimate, truth, se)| {
-            vec![
-                Cell::from(mesh.n_nodes()),
-                Cell::from(steps),
-                Cell::from(n),
-                Cell::from(format!("{route:?}").to_lowercase()),
-                Cell::from(wall),
-                Cell::from(fit.evaluations),
-                Cell::from(if fit.converged { "yes" } else { "no" }),
-                Cell::from(name),
-                Cell::from(truth),
-                Cell::from(estimate),
-                opt(se),
-                opt(se.map(|s| (estimate - truth) / s)),
-            ]
-        })
-        .collect())
+    let label = format!("{route:?}").to_lowercase();
+    let rows = Rows {
+        nodes: mesh.n_nodes(),
+        steps,
+        observations: n,
+        label: &label,
+        wall,
+        fit: &fit,
+    };
+    rows.estimates(noise, &[])
+}
+
+/// The table rows of one maximum-likelihood fit.
+struct Rows<'a> {
+    nodes: usize,
+    steps: usize,
+    observations: usize,
+    label: &'a str,
+    wall: f64,
+    fit: &'a SpaceTimeFit,
+}
+
+/// One estimate: its name, value, truth and standard error.
+type Estimate = (&'static str, f64, f64, Option<f64>);
+
+impl Rows<'_> {
+    /// A row for each of the model's parameters (the truth of [`mle_rows`], noise sd
+    /// `noise`), then for each of `more`.
+    fn estimates(&self, noise: f64, more: &[Estimate]) -> Result<Vec<Vec<Cell>>> {
+        let (m, se) = (&self.fit.model, self.fit.std_errors);
+        let mut all: Vec<Estimate> = vec![
+            ("range", m.range()?, 0.3, se.map(|s| s.range)),
+            ("sigma", m.sigma()?, 1.0, se.map(|s| s.sigma)),
+            (
+                "advection x",
+                m.advection[0],
+                50.0,
+                se.map(|s| s.advection[0]),
+            ),
+            (
+                "advection y",
+                m.advection[1],
+                0.0,
+                se.map(|s| s.advection[1]),
+            ),
+            ("c", m.c, 50.0, se.map(|s| s.c)),
+            ("noise sd", self.fit.noise_sd, noise, se.map(|s| s.noise_sd)),
+        ];
+        all.extend_from_slice(more);
+        Ok(all
+            .iter()
+            .map(|&(name, estimate, truth, se)| {
+                vec![
+                    Cell::from(self.nodes),
+                    Cell::from(self.steps),
+                    Cell::from(self.observations),
+                    Cell::from(self.label),
+                    Cell::from(self.wall),
+                    Cell::from(self.fit.evaluations),
+                    Cell::from(if self.fit.converged { "yes" } else { "no" }),
+                    Cell::from(name),
+                    Cell::from(truth),
+                    Cell::from(estimate),
+                    opt(se),
+                    opt(se.map(|s| (estimate - truth) / s)),
+                ]
+            })
+            .collect())
+    }
 }
 
 /// The model of [`mle_rows`] with a rotating wind on top of its constant advection,
@@ -390,70 +420,25 @@ fn field_mle_rows(cells: usize, steps: usize, seed: u64) -> Result<Vec<Vec<Cell>
     )?;
     let fit = data.maximum_likelihood_with_basis(&start, 0.2, &basis, &[0.0; 4], 200, 1e-6)?;
     let wall = t0.elapsed().as_secs_f64();
-    let m = &fit.fit.model;
-    let se = fit.fit.std_errors;
     let cse = |k: usize| fit.coefficient_std_errors.as_ref().map(|s| s[k]);
-    let estimates = [
-        ("range", m.range()?, 0.3, se.map(|s| s.range)),
-        ("sigma", m.sigma()?, 1.0, se.map(|s| s.sigma)),
-        (
-            "advection x",
-            m.advection[0],
-            50.0,
-            se.map(|s| s.advection[0]),
-        ),
-        (
-            "advection y",
-            m.advection[1],
-            0.0,
-            se.map(|s| s.advection[1]),
-        ),
-        ("c", m.c, 50.0, se.map(|s| s.c)),
-        ("noise sd", fit.fit.noise_sd, noise, se.map(|s| s.noise_sd)),
-        (
-            "wind: a_x on x - 1/2",
-            fit.coefficients[0],
-            coefficients[0],
-            cse(0),
-        ),
-        (
-            "wind: a_x on y - 1/2",
-            fit.coefficients[1],
-            coefficients[1],
-            cse(1),
-        ),
-        (
-            "wind: a_y on x - 1/2",
-            fit.coefficients[2],
-            coefficients[2],
-            cse(2),
-        ),
-        (
-            "wind: a_y on y - 1/2",
-            fit.coefficients[3],
-            coefficients[3],
-            cse(3),
-        ),
+    let names = [
+        "wind: a_x on x - 1/2",
+        "wind: a_x on y - 1/2",
+        "wind: a_y on x - 1/2",
+        "wind: a_y on y - 1/2",
     ];
-    Ok(estimates
-        .iter()
-        .map(|&(name, estimate, truth, se)| {
-            vec![
-                Cell::from(mesh.n_nodes()),
-                Cell::from(steps),
-                Cell::from(n),
-                Cell::from("sweep + wind basis"),
-                Cell::from(wall),
-                Cell::from(fit.fit.evaluations),
-                Cell::from(if fit.fit.converged { "yes" } else { "no" }),
-                Cell::from(name),
-                Cell::from(truth),
-                Cell::from(estimate),
-                opt(se),
-                opt(se.map(|s| (estimate - truth) / s)),
-            ]
-        })
-        .collect())
+    let wind: Vec<Estimate> = (0..4)
+        .map(|k| (names[k], fit.coefficients[k], coefficients[k], cse(k)))
+        .collect();
+    let rows = Rows {
+        nodes: mesh.n_nodes(),
+        steps,
+        observations: n,
+        label: "sweep + wind basis",
+        wall,
+        fit: &fit.fit,
+    };
+    rows.estimates(noise, &wind)
 }
 
 /// The angular speed $\omega$ of the rotating wind of the field fit (`field_mle_rows`).
