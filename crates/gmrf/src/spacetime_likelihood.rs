@@ -101,7 +101,7 @@ use crate::likelihood::{Coefficients, Core, Observations, PriorDeterminant, in_c
 use crate::optim::Objective;
 use crate::selinv::SelectedInverse;
 use crate::spacetime::{AdvectionDiffusion, Fields, MAX_JOINT_UNKNOWNS, SpaceTime};
-use crate::spacetime_sweep::SweepObservations;
+use crate::spacetime_sweep::{SweepObservations, alive_counts};
 use crate::sparse::{on_pattern, scatter};
 
 /// Observations of a space-time field, with the structure of their likelihood; see the
@@ -609,18 +609,15 @@ pub(crate) fn maximise_with(
     let cov = objective
         .inverse_information(&outcome.theta)?
         .map(|c| DMatrix::from_fn(k, k, |r, q| c[(r, q)] / (d[r] * d[q])));
-    let se = |k: usize| cov.as_ref().map(|c| c[(k, k)].max(0.0).sqrt());
-    let std_errors = cov.as_ref().map(|c| {
-        let se = |k: usize| c[(k, k)].max(0.0).sqrt();
-        SpaceTimeStdErrors {
-            range: theta[0].exp() * se(0),
-            sigma: theta[1].exp() * se(1),
-            advection: [se(2), se(3)],
-            c: model.c * se(4),
-            noise_sd: 0.5 * noise_sd * se(5),
-        }
+    let ses: Option<Vec<f64>> = cov.map(|c| (0..k).map(|j| c[(j, j)].max(0.0).sqrt()).collect());
+    let std_errors = ses.as_ref().map(|se| SpaceTimeStdErrors {
+        range: theta[0].exp() * se[0],
+        sigma: theta[1].exp() * se[1],
+        advection: [se[2], se[3]],
+        c: model.c * se[4],
+        noise_sd: 0.5 * noise_sd * se[5],
     });
-    let extra_std_errors = (6..k).map(se).collect::<Option<Vec<_>>>();
+    let extra_std_errors = ses.map(|se| se[6..].to_vec());
     Ok((
         SpaceTimeFit {
             model,
@@ -829,8 +826,8 @@ impl Route {
         }
         let joint = 0.15 * (unknowns as f64 / 8820.0).powf(2.3);
         let (mut squares, mut columns) = (0.0, 0.0);
-        for k in 1..=total {
-            let alive = (steps.len() - steps.partition_point(|&s| s < k)) as f64;
+        for alive in alive_counts(steps, 0, total) {
+            let alive = alive as f64;
             squares += alive * alive;
             columns += alive;
         }

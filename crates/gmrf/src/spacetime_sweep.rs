@@ -977,7 +977,7 @@ fn checkpoint_every(total: usize) -> usize {
 }
 
 /// $c_k$, the observations alive at stacked steps $k = 1, \dots, N$ (index $k - 1$).
-fn alive_counts(times: &[usize], burn_in: usize, total: usize) -> Vec<usize> {
+pub(crate) fn alive_counts(times: &[usize], burn_in: usize, total: usize) -> Vec<usize> {
     (1..=total)
         .map(|k| times.len() - times.partition_point(|&t| burn_in + t < k))
         .collect()
@@ -1053,6 +1053,13 @@ impl Whitener {
     }
 }
 
+/// The results of scoped threads, a thread's panic carried on.
+fn joined<T>(jobs: Vec<thread::ScopedJoinHandle<'_, T>>) -> Vec<T> {
+    jobs.into_iter()
+        .map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        .collect()
+}
+
 /// Runs `job(columns, first column, count)` on slices of whole columns of `a` (`n` rows
 /// each), split over threads.
 fn in_parallel_indexed(
@@ -1072,8 +1079,7 @@ fn in_parallel_indexed(
             .enumerate()
             .map(|(p, cols)| scope.spawn(move || job(cols, p * per, cols.len() / n)))
             .collect();
-        jobs.into_iter()
-            .try_for_each(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        joined(jobs).into_iter().try_for_each(|r| r)
     })
 }
 
@@ -1107,8 +1113,7 @@ fn in_parallel_pair(
             .zip(b.chunks_mut(per * n))
             .map(|(ac, bc)| scope.spawn(move || job(ac, bc, ac.len() / n)))
             .collect();
-        jobs.into_iter()
-            .try_for_each(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        joined(jobs).into_iter().try_for_each(|r| r)
     })
 }
 
@@ -1139,9 +1144,7 @@ fn add_pattern_products(pattern: &SparsityPattern, a: &[f64], b: &[f64], n: usiz
             .zip(b.chunks(per * n))
             .map(|(ac, bc)| scope.spawn(move || partial(ac, bc)))
             .collect();
-        jobs.into_iter()
-            .map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
+        joined(jobs)
     });
     for acc in sums {
         p.iter_mut().zip(acc).for_each(|(p, v)| *p += v);
