@@ -237,6 +237,80 @@ impl AdvectionDiffusion {
         Ok(var.sqrt())
     }
 
+    /// The anisotropy coordinates $(a, b)$ of the diffusion tensor: writing
+    /// $H = \sqrt{\det H}\thinspace e^{A}$ with $A$ symmetric and trace free,
+    /// $A_{11} = -A_{22} = a = r\cos 2\phi$ and $A_{12} = A_{21} = b = r\sin 2\phi$,
+    ///
+    /// $$
+    /// e^{A} = \cosh r\thinspace I + \frac{\sinh r}{r}A,\qquad r = \sqrt{a^2 + b^2}.
+    /// $$
+    ///
+    /// $H$'s eigenvalues are $\sqrt{\det H}e^{\pm r}$, so the stationary field's correlation
+    /// ranges along the principal axes are $\rho e^{\pm r/2}$ (ratio $e^r$), the longer one at
+    /// the angle $\phi$ from the $x$ axis ([`Self::anisotropy_axes`]); $\rho$, the geometric
+    /// mean of the two, and $\sigma$ (through $\det H$) do not move with $(a, b)$. The
+    /// coordinates are smooth through isotropy ($a = b = 0$), where the angle is not
+    /// identifiable; that is why the likelihood estimates $(a, b)$ rather than
+    /// $(\log\text{ratio}, \phi)$.
+    ///
+    /// ```
+    /// use uqforge_gmrf::spacetime::AdvectionDiffusion;
+    ///
+    /// let iso = AdvectionDiffusion::from_range_sigma(0.3, 1.0, [0.0, 0.0])?;
+    /// assert_eq!(iso.anisotropy(), [0.0, 0.0]);
+    /// // Ranges 0.3 e^(±0.5) (ratio e), the longer one along the diagonal y = x.
+    /// let m = iso.with_anisotropy([0.0, 1.0])?;
+    /// let (ratio, angle) = m.anisotropy_axes();
+    /// assert!((ratio - 1f64.exp()).abs() < 1e-12 && (angle - std::f64::consts::FRAC_PI_4).abs() < 1e-12);
+    /// assert!((m.range()? - 0.3).abs() < 1e-12 && (m.sigma()? - 1.0).abs() < 1e-12);
+    /// # Ok::<(), uqforge_core::Error>(())
+    /// ```
+    pub fn anisotropy(&self) -> [f64; 2] {
+        let h = &self.diffusion;
+        let scale = h.determinant().sqrt();
+        let (p, q, t) = (h[(0, 0)] / scale, h[(0, 1)] / scale, h[(1, 1)] / scale);
+        // Eigenvalues e^(±r) of H / sqrt(det H): (p + t)/2 = cosh r and the half gap
+        // sqrt(((p - t)/2)^2 + q^2) = sinh r, which keeps r accurate near isotropy.
+        let half = 0.5 * (p - t);
+        let sinh = half.hypot(q);
+        let r_over_sinh = if sinh > 0.0 { sinh.asinh() / sinh } else { 1.0 };
+        [r_over_sinh * half, r_over_sinh * q]
+    }
+
+    /// This model with the anisotropy coordinates $(a, b)$ of [`Self::anisotropy`], the
+    /// determinant of $H$ (so the range and sigma) kept.
+    ///
+    /// # Errors
+    /// Non-finite coordinates, or a tensor too elongated to represent ($r > 300$).
+    pub fn with_anisotropy(mut self, [a, b]: [f64; 2]) -> Result<Self> {
+        validate::finite("anisotropy", &[a, b])?;
+        let r = a.hypot(b);
+        if r > 300.0 {
+            return Err(Error::invalid_parameter(
+                "anisotropy",
+                format!("(a, b) = ({a}, {b}): range ratio e^{r} is not representable"),
+            ));
+        }
+        let scale = self.diffusion.determinant().sqrt();
+        let sinh_over_r = if r > 0.0 { r.sinh() / r } else { 1.0 };
+        let e = Matrix2::new(a, b, b, -a) * sinh_over_r + Matrix2::identity() * r.cosh();
+        self.diffusion = e * scale;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// The ratio $e^r \ge 1$ of the stationary field's longer correlation range to its
+    /// shorter one, and the angle $\phi \in (-\pi/2, \pi/2]$ of the longer one from the $x$
+    /// axis ([`Self::anisotropy`]; the angle is 0 for an isotropic $H$).
+    pub fn anisotropy_axes(&self) -> (f64, f64) {
+        let [a, b] = self.anisotropy();
+        let mut angle = 0.5 * b.atan2(a);
+        if angle <= -std::f64::consts::FRAC_PI_2 {
+            angle += std::f64::consts::PI;
+        }
+        (a.hypot(b).exp(), angle)
+    }
+
     /// Checks the ranges: $\alpha$ in 1..=4, $\alpha_s$ in 0..=4, positive finite $\kappa$,
     /// $\tau$ and $c$, finite advection, symmetric positive definite $H$.
     ///
@@ -907,6 +981,57 @@ mod tests {
             diffusion: Matrix2::identity(),
             streamline_diffusion: false,
         }
+    }
+
+    proptest::proptest! {
+        /// H = sqrt(det H0) expm(A(a, b)) against nalgebra's Padé matrix exponential; (a, b)
+        /// read back; det H, range and sigma kept; the longer axis is H's leading eigenvector.
+        #[test]
+        fn anisotropy_coordinates_round_trip(
+            a in -3.0f64..3.0,
+            b in -3.0f64..3.0,
+            h12 in -0.5f64..0.5,
+            h22 in 0.5f64..2.0,
+        ) {
+            let start = AdvectionDiffusion {
+                diffusion: Matrix2::new(1.3, h12, h12, h22),
+                ..white(2, 2.0, [0.0, 0.0])
+            };
+            let m = start.with_anisotropy([a, b]).unwrap();
+            let scale = start.diffusion.determinant().sqrt();
+            let expected = Matrix2::new(a, b, b, -a).exp() * scale;
+            proptest::prop_assert!((m.diffusion - expected).norm() < 1e-10 * expected.norm());
+            let [a2, b2] = m.anisotropy();
+            proptest::prop_assert!((a2 - a).abs() < 1e-9 && (b2 - b).abs() < 1e-9, "{a2} {b2}");
+            proptest::prop_assert!((m.diffusion.determinant() / scale.powi(2) - 1.0).abs() < 1e-10);
+            proptest::prop_assert!((m.sigma().unwrap() / start.sigma().unwrap() - 1.0).abs() < 1e-10);
+            let (ratio, angle) = m.anisotropy_axes();
+            let eig = m.diffusion.symmetric_eigen();
+            let (big, small) = if eig.eigenvalues[0] > eig.eigenvalues[1] { (0, 1) } else { (1, 0) };
+            let ranges_ratio = (eig.eigenvalues[big] / eig.eigenvalues[small]).sqrt();
+            proptest::prop_assert!((ratio / ranges_ratio - 1.0).abs() < 1e-9);
+            if ratio > 1.01 {
+                let v = eig.eigenvectors.column(big);
+                let along = (v[0] * angle.cos() + v[1] * angle.sin()).abs();
+                proptest::prop_assert!((along - 1.0).abs() < 1e-9, "{angle} against {v:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn anisotropy_near_isotropy_and_bad_coordinates() {
+        let iso = white(1, 2.0, [0.0, 0.0]);
+        assert_eq!(iso.anisotropy(), [0.0, 0.0]);
+        assert_eq!(iso.anisotropy_axes(), (1.0, 0.0));
+        // Near isotropy (r = 1e-9) the coordinates come back to rounding of H's entries
+        // (acosh of the half trace, 1 + 5e-19, would give r = 0).
+        let tiny = iso.with_anisotropy([6e-10, -8e-10]).unwrap().anisotropy();
+        assert!(
+            (tiny[0] - 6e-10).abs() < 1e-15 && (tiny[1] + 8e-10).abs() < 1e-15,
+            "{tiny:?}"
+        );
+        assert!(iso.with_anisotropy([f64::NAN, 0.0]).is_err());
+        assert!(iso.with_anisotropy([400.0, 0.0]).is_err());
     }
 
     /// Zero advection, one step from rest, alpha = 1 and white noise: crate::matern's Q_2 at

@@ -47,6 +47,17 @@
 //! assembled matrices (step $10^{-5}$, the same patterns; about ten correct digits), so the
 //! gradient is exact up to that rounding.
 //!
+//! **Anisotropy.** With [`SpaceTimeObservations::estimating_anisotropy`] the diffusion
+//! tensor's shape is a parameter too: $H = \sqrt{\det H}\thinspace e^{A}$ with $A$ trace
+//! free and coordinates $(a, b)$ ([`AdvectionDiffusion::anisotropy`]: range ratio $e^r$,
+//! $r = \sqrt{a^2 + b^2}$, longer axis at half the angle of $(a, b)$), appended to $\theta$
+//! after $\log s^2$; $\det H$, and with it the meaning of $\rho$ (the geometric mean of the
+//! principal ranges) and $\sigma$, stays the start's. The two derivatives are central
+//! differences like the others'; $(a, b)$ rather than ratio and angle because the angle is
+//! not identified at isotropy, where fits start. On 400 observations of a 169-node field
+//! with ratio 2.5 at 30 degrees, the fit from isotropy converges in 63 iterations with
+//! $(a, b)$ within 1.5 standard errors of the truth (`tests/spacetime_fit.rs`).
+//!
 //! # Maximum likelihood
 //! [`SpaceTimeObservations::maximum_likelihood`] maximises $\ell$ over $\theta$ and
 //! $\log s^2$ with argmin's L-BFGS (the gmrf crate's shared objective: the mean
@@ -118,6 +129,8 @@ pub struct SpaceTimeObservations {
     block: SymbolicCholesky,
     /// Spatially varying advection and diffusion held fixed ([`Self::with_fields`]).
     fields: Fields,
+    /// The anisotropy of $H$ is a parameter ([`Self::estimating_anisotropy`]).
+    anisotropy: bool,
     obs: Observations,
 }
 
@@ -131,8 +144,9 @@ pub struct SpaceTimeEvaluation {
     /// Its covariance given the field parameters.
     pub beta_covariance: DMatrix<f64>,
     /// $\partial\ell/\partial(\log\rho, \log\sigma, \gamma_1, \gamma_2, \log c, \log s^2)$,
-    /// when asked for.
-    pub gradient: Option<[f64; 6]>,
+    /// then $\partial\ell/\partial(a, b)$ when the anisotropy is estimated
+    /// ([`SpaceTimeObservations::estimating_anisotropy`]), when asked for.
+    pub gradient: Option<Vec<f64>>,
 }
 
 /// Standard errors of a space-time fit, from the observed information (the natural-scale
@@ -149,12 +163,17 @@ pub struct SpaceTimeStdErrors {
     pub c: f64,
     /// Of $\hat s$.
     pub noise_sd: f64,
+    /// Of the anisotropy coordinates $(\hat a, \hat b)$
+    /// ([`AdvectionDiffusion::anisotropy`]), when estimated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anisotropy: Option<[f64; 2]>,
 }
 
 /// A maximum-likelihood fit of the space-time model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SpaceTimeFit {
-    /// The estimated model (range, sigma, advection, c; the smoothness of the start).
+    /// The estimated model (range, sigma, advection, c, and the anisotropy when estimated;
+    /// the smoothness and $\det H$ of the start).
     pub model: AdvectionDiffusion,
     /// The estimated noise standard deviation.
     pub noise_sd: f64,
@@ -229,6 +248,7 @@ impl SpaceTimeObservations {
             block_pattern,
             block,
             fields: Fields::default(),
+            anisotropy: false,
             obs,
         })
     }
@@ -244,6 +264,34 @@ impl SpaceTimeObservations {
         check_fields(&self.mesh, self.dt, &fields)?;
         self.fields = fields;
         Ok(self)
+    }
+
+    /// These observations with the anisotropy of the diffusion tensor $H$ a parameter: the
+    /// gradient gains $\partial\ell/\partial(a, b)$ in the coordinates of
+    /// [`AdvectionDiffusion::anisotropy`] (two more derivative matrices, central
+    /// differences as the others'), and maximum likelihood estimates them, $\det H$ held at
+    /// the start's.
+    ///
+    /// ```
+    /// # use nalgebra::{DMatrix, DVector};
+    /// # use uqforge_gmrf::{Mesh, spacetime::AdvectionDiffusion};
+    /// # use uqforge_gmrf::spacetime_likelihood::SpaceTimeObservations;
+    /// let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 6, 6)?;
+    /// let model = AdvectionDiffusion::from_range_sigma(0.4, 1.0, [0.5, 0.0])?
+    ///     .with_anisotropy([0.3, -0.2])?;
+    /// let locations = DMatrix::from_row_slice(3, 2, &[0.2, 0.2, 0.7, 0.4, 0.5, 0.9]);
+    /// let y = DVector::from_row_slice(&[0.3, -0.1, 0.5]);
+    /// let data = SpaceTimeObservations::new(&mesh, 0.05, &model, &locations, &[1, 2, 3], y,
+    ///     DMatrix::zeros(3, 0), 2)?
+    ///     .estimating_anisotropy();
+    /// let gradient = data.log_likelihood(&model, 0.1, true)?.gradient.unwrap();
+    /// assert_eq!(gradient.len(), 8); // six parameters, then (a, b)
+    /// # Ok::<(), uqforge_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn estimating_anisotropy(mut self) -> Self {
+        self.anisotropy = true;
+        self
     }
 
     /// The observed steps $T$ (the largest of `times`).
@@ -415,7 +463,12 @@ impl SpaceTimeObservations {
             gradient.then_some(&derivatives),
             &Coefficients::Profiled,
         )?;
-        let gradient = gradient.map(|g| [g[0], g[1], g[2], g[3], g[4], g[5]]);
+        // The derivatives' order, noise last, to theta's: noise sixth, then (a, b).
+        let gradient = gradient.map(|mut g| {
+            let noise = g.remove(g.len() - 1);
+            g.insert(5, noise);
+            g
+        });
         Ok(SpaceTimeEvaluation {
             log_likelihood,
             beta,
@@ -440,6 +493,7 @@ impl SpaceTimeObservations {
         maximise(
             |m, s, g| self.log_likelihood(m, s, g),
             self.obs.n_obs(),
+            self.anisotropy,
             start,
             start_noise_sd,
             max_iterations,
@@ -460,8 +514,9 @@ impl SpaceTimeObservations {
     }
 
     /// $\partial Q/\partial\theta_k$ and $\partial(D^\top S D)/\partial\theta_k$ for
-    /// $\theta = (\log\rho, \log\sigma, \gamma_1, \gamma_2, \log c)$: exact for $\log\sigma$
-    /// (both are proportional to $\sigma^{-2}$), central differences otherwise.
+    /// $\theta = (\log\rho, \log\sigma, \gamma_1, \gamma_2, \log c)$ and $(a, b)$ when the
+    /// anisotropy is estimated: exact for $\log\sigma$ (both are proportional to
+    /// $\sigma^{-2}$), central differences otherwise.
     fn precision_derivatives(
         &self,
         model: &AdvectionDiffusion,
@@ -482,8 +537,8 @@ impl SpaceTimeObservations {
                 .collect();
             on_pattern(pattern, values)
         };
-        let (mut joint, mut blocks) = (Vec::with_capacity(5), Vec::with_capacity(5));
-        for k in 0..5 {
+        let (mut joint, mut blocks) = (Vec::with_capacity(7), Vec::with_capacity(7));
+        for k in field_parameters(self.anisotropy) {
             if k == 1 {
                 joint.push(scaled(q, -2.0));
                 blocks.push(scaled(block, -2.0));
@@ -498,12 +553,14 @@ impl SpaceTimeObservations {
     }
 }
 
-/// Maximum likelihood over $(\log\rho, \log\sigma, \gamma_1, \gamma_2, \log c, \log s^2)$
-/// from `start`, `evaluate` (model, noise sd, gradient wanted) being the log-likelihood of
-/// `n_obs` observations by either route; see the [module docs](self).
+/// Maximum likelihood over $(\log\rho, \log\sigma, \gamma_1, \gamma_2, \log c, \log s^2)$,
+/// and $(a, b)$ with `anisotropy`, from `start`, `evaluate` (model, noise sd, gradient wanted)
+/// being the log-likelihood of `n_obs` observations by either route; see the
+/// [module docs](self).
 pub(crate) fn maximise(
     evaluate: impl Fn(&AdvectionDiffusion, f64, bool) -> Result<SpaceTimeEvaluation>,
     n_obs: usize,
+    anisotropy: bool,
     start: &AdvectionDiffusion,
     start_noise_sd: f64,
     max_iterations: u64,
@@ -514,6 +571,7 @@ pub(crate) fn maximise(
     let start = Start {
         model: start,
         noise_sd: start_noise_sd,
+        anisotropy,
         extra: &[],
         precondition: false,
     };
@@ -525,6 +583,8 @@ pub(crate) fn maximise(
 pub(crate) struct Start<'a> {
     pub(crate) model: &'a AdvectionDiffusion,
     pub(crate) noise_sd: f64,
+    /// The anisotropy coordinates $(a, b)$ are parameters, after the noise's.
+    pub(crate) anisotropy: bool,
     /// Further parameters $w$ after the model's.
     pub(crate) extra: &'a [f64],
     /// Rescale every coordinate by the square root of the observed information's diagonal
@@ -555,20 +615,33 @@ pub(crate) fn maximise_with(
         model0.c.ln(),
         2.0 * start.noise_sd.ln(),
     ];
+    // The model's parameters end at `w0`, where the further ones start.
+    let w0 = if start.anisotropy {
+        theta0.extend(model0.anisotropy());
+        8
+    } else {
+        6
+    };
     theta0.extend_from_slice(start.extra);
     let model_at = |t: &[f64]| -> Result<(AdvectionDiffusion, f64)> {
-        let m = AdvectionDiffusion {
+        let mut m = AdvectionDiffusion {
             advection: [t[2], t[3]],
             c: t[4].exp(),
             ..*model0
+        };
+        if start.anisotropy {
+            m = m.with_anisotropy([t[6], t[7]])?;
         }
-        .with_range_sigma(t[0].exp(), t[1].exp())?;
-        Ok((m, (0.5 * t[5]).exp()))
+        Ok((
+            m.with_range_sigma(t[0].exp(), t[1].exp())?,
+            (0.5 * t[5]).exp(),
+        ))
     };
     let f = |t: &[f64]| -> Result<(f64, Vec<f64>)> {
         let (m, s) = model_at(t)?;
-        let (e, extra) = evaluate(&m, s, &t[6..], true)?;
-        let mut g = e.gradient.unwrap_or([f64::NAN; 6]).to_vec();
+        let (e, extra) = evaluate(&m, s, &t[w0..], true)?;
+        let mut g = e.gradient.unwrap_or_else(|| vec![f64::NAN; w0]);
+        validate::len("gradient entries", w0, g.len())?;
         g.extend(extra);
         Ok((e.log_likelihood, g))
     };
@@ -604,7 +677,7 @@ pub(crate) fn maximise_with(
     let outcome = objective.maximise(vec![0.0; k], max_iterations, gradient_tolerance)?;
     let theta = theta_of(&outcome.theta);
     let (model, noise_sd) = model_at(&theta)?;
-    let (best, _) = evaluate(&model, noise_sd, &theta[6..], false)?;
+    let (best, _) = evaluate(&model, noise_sd, &theta[w0..], false)?;
     // Standard errors on theta's scale: cov(theta) = D^-1 cov(z) D^-1.
     let cov = objective
         .inverse_information(&outcome.theta)?
@@ -616,8 +689,9 @@ pub(crate) fn maximise_with(
         advection: [se[2], se[3]],
         c: model.c * se[4],
         noise_sd: 0.5 * noise_sd * se[5],
+        anisotropy: start.anisotropy.then(|| [se[6], se[7]]),
     });
-    let extra_std_errors = ses.map(|se| se[6..].to_vec());
+    let extra_std_errors = ses.map(|se| se[w0..].to_vec());
     Ok((
         SpaceTimeFit {
             model,
@@ -632,7 +706,7 @@ pub(crate) fn maximise_with(
             converged: outcome.converged,
             termination: outcome.termination,
         },
-        theta[6..].to_vec(),
+        theta[w0..].to_vec(),
         extra_std_errors,
     ))
 }
@@ -640,8 +714,8 @@ pub(crate) fn maximise_with(
 /// The step of the central differences in $\theta$ (about ten correct digits).
 pub(crate) const DIFFERENCE_STEP: f64 = 1e-5;
 
-/// `model` moved by `step` along coordinate `k` of
-/// $\theta = (\log\rho, \log\sigma, \gamma_1, \gamma_2, \log c)$ (`k` $\ne 1$: the
+/// `model` moved by `step` along coordinate `k` of the field's parameters
+/// $(\log\rho, \log\sigma, \gamma_1, \gamma_2, \log c, a, b)$ (`k` $\ne 1$: the
 /// derivatives in $\log\sigma$ are exact), for central differences.
 pub(crate) fn moved(model: &AdvectionDiffusion, k: usize, step: f64) -> Result<AdvectionDiffusion> {
     let mut m = *model;
@@ -649,9 +723,20 @@ pub(crate) fn moved(model: &AdvectionDiffusion, k: usize, step: f64) -> Result<A
         0 => return m.with_range_sigma(model.range()? * step.exp(), model.sigma()?),
         2 => m.advection[0] += step,
         3 => m.advection[1] += step,
-        _ => m.c *= step.exp(),
+        4 => m.c *= step.exp(),
+        _ => {
+            let mut ab = model.anisotropy();
+            ab[k - 5] += step;
+            return m.with_anisotropy(ab);
+        }
     }
     Ok(m)
+}
+
+/// The coordinates of [`moved`] a gradient covers: the five of the field, and $(a, b)$ with
+/// `anisotropy`.
+pub(crate) fn field_parameters(anisotropy: bool) -> std::ops::Range<usize> {
+    0..if anisotropy { 7 } else { 5 }
 }
 
 /// Checks `fields` against `mesh` (their lengths and values) with a neutral model.
@@ -705,8 +790,14 @@ pub(crate) fn check_steps(n: usize, times: &[usize]) -> Result<usize> {
 
 /// The parameters of an evaluation, for error messages.
 pub(crate) fn describe(model: &AdvectionDiffusion, noise_sd: f64) -> Result<String> {
+    let ab = model.anisotropy();
+    let anisotropy = if ab == [0.0, 0.0] {
+        String::new()
+    } else {
+        format!(", anisotropy (a, b) = {ab:?}")
+    };
     Ok(format!(
-        "range = {}, sigma = {}, advection = {:?}, c = {}, noise_sd = {noise_sd}",
+        "range = {}, sigma = {}, advection = {:?}, c = {}{anisotropy}, noise_sd = {noise_sd}",
         model.range()?,
         model.sigma()?,
         model.advection,
@@ -975,6 +1066,18 @@ impl SpaceTimeData {
             dt,
             mesh_nodes: mesh.n_nodes(),
         })
+    }
+
+    /// These data with the anisotropy of the diffusion tensor estimated too (from the
+    /// isotropic start; [`SpaceTimeObservations::estimating_anisotropy`]), as
+    /// `uqforge gmrf fit-st --anisotropy`.
+    #[must_use]
+    pub fn estimating_anisotropy(mut self) -> Self {
+        self.observations = match self.observations {
+            Routed::Joint(o) => Routed::Joint(o.estimating_anisotropy()),
+            Routed::Sweep(o) => Routed::Sweep(o.estimating_anisotropy()),
+        };
+        self
     }
 
     /// The likelihood's route.
@@ -1291,51 +1394,79 @@ mod tests {
         );
     }
 
+    /// The gradient in theta = (log range, log sigma, g1, g2, log c, log s^2), and in the
+    /// anisotropy's (a, b) when estimated (data built from the isotropic template: the
+    /// anisotropic tensors fill no entry outside its pattern).
     #[test]
     fn gradient_equals_central_differences_of_the_log_likelihood() {
-        let (mesh, model, locations, times, y, x) = setup();
-        let model = AdvectionDiffusion { c: 2.0, ..model };
-        let data =
-            SpaceTimeObservations::new(&mesh, 0.1, &model, &locations, &times, y, x, 2).unwrap();
-        let s = 0.3;
-        let g = data
-            .log_likelihood(&model, s, true)
-            .unwrap()
-            .gradient
+        let (mesh, template, locations, times, y, x) = setup();
+        let template = AdvectionDiffusion { c: 2.0, ..template };
+        for anisotropy in [false, true] {
+            let mut data = SpaceTimeObservations::new(
+                &mesh,
+                0.1,
+                &template,
+                &locations,
+                &times,
+                y.clone(),
+                x.clone(),
+                2,
+            )
             .unwrap();
-        let (range, sigma) = (model.range().unwrap(), model.sigma().unwrap());
-        // theta = (log range, log sigma, g1, g2, log c, log s^2).
-        let at = |t: [f64; 6]| {
-            let m = AdvectionDiffusion {
-                advection: [t[2], t[3]],
-                c: t[4].exp(),
-                ..model
+            let mut model = template;
+            if anisotropy {
+                data = data.estimating_anisotropy();
+                model = model.with_anisotropy([0.4, -0.3]).unwrap();
             }
-            .with_range_sigma(t[0].exp(), t[1].exp())
-            .unwrap();
-            data.log_likelihood(&m, (0.5 * t[5]).exp(), false)
+            let s = 0.3;
+            let g = data
+                .log_likelihood(&model, s, true)
                 .unwrap()
-                .log_likelihood
-        };
-        let theta = [
-            range.ln(),
-            sigma.ln(),
-            model.advection[0],
-            model.advection[1],
-            model.c.ln(),
-            (s * s).ln(),
-        ];
-        for k in 0..6 {
-            let h = 1e-4;
-            let (mut up, mut down) = (theta, theta);
-            up[k] += h;
-            down[k] -= h;
-            let fd = (at(up) - at(down)) / (2.0 * h);
-            assert!(
-                (g[k] - fd).abs() < 1e-5 * (1.0 + fd.abs()),
-                "theta_{k}: {} vs {fd}",
-                g[k]
-            );
+                .gradient
+                .unwrap();
+            let (range, sigma) = (model.range().unwrap(), model.sigma().unwrap());
+            let at = |t: &[f64]| {
+                let mut m = AdvectionDiffusion {
+                    advection: [t[2], t[3]],
+                    c: t[4].exp(),
+                    ..model
+                };
+                if anisotropy {
+                    m = m.with_anisotropy([t[6], t[7]]).unwrap();
+                }
+                let m = m.with_range_sigma(t[0].exp(), t[1].exp()).unwrap();
+                data.log_likelihood(&m, (0.5 * t[5]).exp(), false)
+                    .unwrap()
+                    .log_likelihood
+            };
+            let mut theta = vec![
+                range.ln(),
+                sigma.ln(),
+                model.advection[0],
+                model.advection[1],
+                model.c.ln(),
+                (s * s).ln(),
+            ];
+            if anisotropy {
+                theta.extend(model.anisotropy());
+            }
+            assert_eq!(g.len(), theta.len());
+            for k in 0..theta.len() {
+                let h = 1e-4;
+                let (mut up, mut down) = (theta.clone(), theta.clone());
+                up[k] += h;
+                down[k] -= h;
+                let fd = (at(&up) - at(&down)) / (2.0 * h);
+                assert!(
+                    (g[k] - fd).abs() < 1e-5 * (1.0 + fd.abs()),
+                    "theta_{k}: {} vs {fd}",
+                    g[k]
+                );
+            }
+            // The anisotropy's derivatives are not zero: the test can tell.
+            if anisotropy {
+                assert!(g[6].abs() > 1e-3 && g[7].abs() > 1e-3, "{g:?}");
+            }
         }
     }
 

@@ -168,7 +168,8 @@ use crate::lu::SparseLu;
 use crate::spacetime::{AdvectionDiffusion, Fields, SpaceTime};
 use crate::spacetime_likelihood::{
     DIFFERENCE_STEP, SpaceTimeEvaluation, SpaceTimeFit, SpaceTimePrediction, Start, check_fields,
-    check_prediction_steps, check_steps, describe, maximise, maximise_with, moved,
+    check_prediction_steps, check_steps, describe, field_parameters, maximise, maximise_with,
+    moved,
 };
 use crate::sparse::{on_pattern, scatter};
 use crate::{Cholesky, Mesh, SymbolicCholesky};
@@ -198,6 +199,8 @@ pub struct SweepObservations {
     residual_pattern: SparsityPattern,
     residual: Option<SymbolicCholesky>,
     fields: Fields,
+    /// The anisotropy of $H$ is a parameter ([`Self::estimating_anisotropy`]).
+    anisotropy: bool,
     /// Dense entries an evaluation holds without and with the gradient.
     entries: [usize; 2],
 }
@@ -270,6 +273,7 @@ impl SweepObservations {
             residual_pattern,
             residual,
             fields: Fields::default(),
+            anisotropy: false,
             entries,
         })
     }
@@ -284,6 +288,16 @@ impl SweepObservations {
         check_fields(&self.mesh, self.dt, &fields)?;
         self.fields = fields;
         Ok(self)
+    }
+
+    /// These observations with the anisotropy of $H$ a parameter, as
+    /// [`crate::spacetime_likelihood::SpaceTimeObservations::estimating_anisotropy`]: two
+    /// more pairs of assemblies and sparse products with the adjoint's $P^D$ and $P^S$ per
+    /// gradient, no further sweep.
+    #[must_use]
+    pub fn estimating_anisotropy(mut self) -> Self {
+        self.anisotropy = true;
+        self
     }
 
     /// The observed steps $T$ (the largest of `times`).
@@ -398,7 +412,7 @@ impl SweepObservations {
                     .map(|j| (0..m).map(|i| big_r[(i, j)] * a[(i, j)]).sum::<f64>())
                     .sum()
             };
-            let mut g = [0.0; 6];
+            let mut g = vec![0.0; if self.anisotropy { 8 } else { 6 }];
             // C is proportional to sigma^2; d Sigma / d log s^2 = s^2 I.
             g[1] = -contract(&c);
             g[5] = -0.5 * s2 * (0..m).map(|i| big_r[(i, i)]).sum::<f64>();
@@ -413,10 +427,12 @@ impl SweepObservations {
                     .sum::<f64>()
                     / (2.0 * DIFFERENCE_STEP)
             };
-            for k in [0, 2, 3, 4] {
+            for k in field_parameters(self.anisotropy).filter(|&k| k != 1) {
                 let (d_up, s_up) = self.values(&moved(model, k, DIFFERENCE_STEP)?, fields)?;
                 let (d_down, s_down) = self.values(&moved(model, k, -DIFFERENCE_STEP)?, fields)?;
-                g[k] = dot(&d_up, &d_down, &pd) + 0.5 * dot(&s_up, &s_down, &ps);
+                // theta's order: the noise's log s^2 sits between c and (a, b).
+                let at = if k < 5 { k } else { k + 1 };
+                g[at] = dot(&d_up, &d_down, &pd) + 0.5 * dot(&s_up, &s_down, &ps);
             }
             if let Some((basis, w)) = basis {
                 for j in 0..w.len() {
@@ -471,6 +487,7 @@ impl SweepObservations {
             model: start,
             noise_sd: start_noise_sd,
             extra: start_coefficients,
+            anisotropy: self.anisotropy,
             precondition: true,
         };
         let (fit, coefficients, coefficient_std_errors) = maximise_with(
@@ -660,6 +677,7 @@ impl SweepObservations {
         maximise(
             |m, s, g| self.log_likelihood(m, s, g),
             self.y.len(),
+            self.anisotropy,
             start,
             start_noise_sd,
             max_iterations,
@@ -1280,7 +1298,8 @@ mod tests {
         // differences, contracted by different algebra).
         let (ga, gb) = (a.gradient.unwrap(), b.gradient.unwrap());
         let norm = gb.iter().fold(1.0_f64, |m, g| m.max(g.abs()));
-        for k in 0..6 {
+        assert_eq!(ga.len(), gb.len());
+        for k in 0..gb.len() {
             assert!(
                 (ga[k] - gb[k]).abs() < 1e-8 * norm,
                 "coordinate {k}: {ga:?} vs {gb:?}"
@@ -1297,6 +1316,14 @@ mod tests {
             &joint,
             &model.with_range_sigma(0.3, 0.7).unwrap(),
             0.05,
+        );
+        // The anisotropy's two further coordinates, on the isotropic template's patterns.
+        let (swept, joint) = (swept.estimating_anisotropy(), joint.estimating_anisotropy());
+        assert_routes_agree(
+            &swept,
+            &joint,
+            &model.with_anisotropy([-0.5, 0.8]).unwrap(),
+            0.2,
         );
     }
 

@@ -69,6 +69,12 @@ struct FitStArgs {
     /// observations) or `auto` (the one predicted faster).
     #[arg(long, default_value = "auto")]
     route: String,
+    /// Estimate the anisotropy of the diffusion tensor too (from an isotropic start): adds
+    /// `"anisotropy": {"a", "b", "ratio", "angle_degrees"}` (the ratio of the longer
+    /// correlation range to the shorter and the longer one's angle from the x axis) and the
+    /// standard errors of (a, b).
+    #[arg(long)]
+    anisotropy: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -234,7 +240,10 @@ fn fit_st(a: &FitStArgs) -> Result<Value> {
             ));
         }
     };
-    let data = SpaceTimeData::new(&locations, times.as_slice(), &y, a.dt, a.cells, route)?;
+    let mut data = SpaceTimeData::new(&locations, times.as_slice(), &y, a.dt, a.cells, route)?;
+    if a.anisotropy {
+        data = data.estimating_anisotropy();
+    }
     // The prediction points, checked before the fit.
     let targets = match &a.predict {
         None => None,
@@ -261,10 +270,14 @@ fn fit_st(a: &FitStArgs) -> Result<Value> {
         }
     };
     let std_errors = f.std_errors.map(|se| {
-        json!({
+        let mut v = json!({
             "range": se.range, "sigma": se.sigma, "advection": se.advection, "c": se.c,
             "noise_sd": se.noise_sd,
-        })
+        });
+        if let Some(ab) = se.anisotropy {
+            v["anisotropy"] = json!(ab);
+        }
+        v
     });
     let mut out = json!({
         "range": f.model.range()?,
@@ -283,6 +296,12 @@ fn fit_st(a: &FitStArgs) -> Result<Value> {
         "iterations": f.iterations,
         "converged": f.converged,
     });
+    if a.anisotropy {
+        let [ca, cb] = f.model.anisotropy();
+        let (ratio, angle) = f.model.anisotropy_axes();
+        out["anisotropy"] =
+            json!({"a": ca, "b": cb, "ratio": ratio, "angle_degrees": angle.to_degrees()});
+    }
     if let Some(p) = prediction {
         out["prediction"] = p;
     }
