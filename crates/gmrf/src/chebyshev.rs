@@ -47,7 +47,9 @@
 //!
 //! **Log-determinants.** The same expansion of $\log(\kappa^2 + \lambda)$ and Hutchinson's
 //! trace estimator give $\log\det Q_\alpha$ without a factorisation ([`log_determinant`]),
-//! the piece an approximate likelihood needs on meshes too large to factor.
+//! the piece an approximate likelihood needs on meshes too large to factor;
+//! [`crate::stochastic_likelihood`] builds that likelihood from the probes' Chebyshev moments,
+//! computed once for every $\kappa$.
 //!
 //! References: M. Pereira, N. Desassis (2019), Efficient simulation of Gaussian Markov random
 //! fields by Chebyshev polynomial approximation, Spatial Statistics 31:100359; L. N.
@@ -195,7 +197,7 @@ impl ChebyshevSampler {
 
 /// $S = \tilde C^{-1/2} G \tilde C^{-1/2}$, the diagonal of $\tilde C^{-1/2}$, and Gershgorin's
 /// bound on the spectrum of $S$.
-fn scaled_stiffness(fem: &Fem) -> Result<(CscMatrix<f64>, DVector<f64>, f64)> {
+pub(crate) fn scaled_stiffness(fem: &Fem) -> Result<(CscMatrix<f64>, DVector<f64>, f64)> {
     let c = &fem.lumped_mass;
     if let Some(i) = c.iter().position(|&v| !(v > 0.0 && v.is_finite())) {
         return Err(Error::NotPositiveDefinite {
@@ -216,14 +218,33 @@ fn scaled_stiffness(fem: &Fem) -> Result<(CscMatrix<f64>, DVector<f64>, f64)> {
 }
 
 /// The shortest Chebyshev expansion of `f` on $[0, \lambda_{\max}]$ whose tail (summed from an
-/// expansion four times longer) is within `bound`, and that tail; `k2` ($\kappa^2$) only
-/// names the cause in the error.
-fn expansion(
+/// expansion four times longer) is within `bound`, and that tail, for `f` analytic except at
+/// $-\kappa^2$ (`k2`). Its coefficients decay like $\rho^{-k}$, $\rho$ the Bernstein ellipse
+/// through the singularity, $\rho = y_0 + \sqrt{y_0^2 - 1}$ with $y_0 = 1 + 2\kappa^2/\lambda_{\max}$:
+/// a degree far beyond [`MAX_DEGREE`] is refused before the (quadratic-time) coefficients
+/// are computed.
+pub(crate) fn expansion(
     f: &dyn Fn(f64) -> f64,
     lambda_max: f64,
     bound: f64,
     k2: f64,
 ) -> Result<(Vec<f64>, f64)> {
+    let too_high = |why: String| {
+        Err(Error::invalid_parameter(
+            "tolerance",
+            format!(
+                "an error bound of {bound:e} needs a degree {why}above {MAX_DEGREE} \
+                 (lambda_max = {lambda_max:.3e} against kappa^2 = {k2:.3e}: the mesh is \
+                 much finer than the range)"
+            ),
+        ))
+    };
+    let y0 = 1.0 + 2.0 * k2 / lambda_max;
+    let rho = y0 + (y0 * y0 - 1.0).sqrt();
+    let predicted = (f(0.0).abs().max(1.0) / bound).ln() / rho.ln();
+    if predicted.is_nan() || 0.5 * predicted > MAX_DEGREE as f64 {
+        return too_high(format!("of about {predicted:.2e}, "));
+    }
     let mut n = 16;
     loop {
         let c = coefficients(f, [0.0, lambda_max], 4 * n)?;
@@ -237,14 +258,7 @@ fn expansion(
         }
         n *= 2;
         if n > MAX_DEGREE {
-            return Err(Error::invalid_parameter(
-                "tolerance",
-                format!(
-                    "an error bound of {bound:e} needs a degree above {MAX_DEGREE} \
-                     (lambda_max = {lambda_max:.3e} against kappa^2 = {k2:.3e}: the mesh is \
-                     much finer than the range)"
-                ),
-            ));
+            return too_high(String::new());
         }
     }
 }
@@ -263,7 +277,7 @@ const BLOCK: usize = 8;
 /// to [`BLOCK`] columns at once: 3-4.1x faster than nalgebra-sparse's product and two updates
 /// at $10^5$-$10^6$ nodes (one draw: 0.068 s against 0.278 s at 99,856 nodes, degree 158).
 #[derive(Debug, Clone)]
-struct Shifted {
+pub(crate) struct Shifted {
     n: usize,
     row_start: Vec<usize>,
     cols: Vec<u32>,
@@ -271,7 +285,7 @@ struct Shifted {
 }
 
 impl Shifted {
-    fn new(s: &CscMatrix<f64>, lambda_max: f64) -> Result<Self> {
+    pub(crate) fn new(s: &CscMatrix<f64>, lambda_max: f64) -> Result<Self> {
         let n = s.ncols();
         if u32::try_from(n).is_err() {
             return Err(Error::invalid_parameter(
@@ -346,19 +360,19 @@ impl Shifted {
         // T_1 = Y v = W v / 2.
         let mut prev = v;
         let mut cur = vec![0.0; self.n * p];
-        self.step(&prev, &mut cur, &mut out, p, |wv, _| 0.5 * wv, c[1]);
+        self.step::<true>(&prev, &mut cur, &mut out, p, |wv, _| 0.5 * wv, c[1]);
         for &ck in &c[2..] {
             // T_{k+1} = W T_k - T_{k-1}, written over T_{k-1}.
-            self.step(&cur, &mut prev, &mut out, p, |wv, old| wv - old, ck);
+            self.step::<true>(&cur, &mut prev, &mut out, p, |wv, old| wv - old, ck);
             std::mem::swap(&mut prev, &mut cur);
         }
         out
     }
 
-    /// For each node $i$ and column $j$: `next[i, j] = update((W x)[i, j], next[i, j])` and
-    /// `out[i, j] += ck * next[i, j]`, in one pass over the rows of $W$.
+    /// For each node $i$ and column $j$: `next[i, j] = update((W x)[i, j], next[i, j])` and,
+    /// with `ACCUMULATE`, `out[i, j] += ck * next[i, j]`, in one pass over the rows of $W$.
     #[inline(always)]
-    fn step(
+    fn step<const ACCUMULATE: bool>(
         &self,
         x: &[f64],
         next: &mut [f64],
@@ -377,7 +391,9 @@ impl Shifted {
                 }
                 let t = update(acc, next[i]);
                 next[i] = t;
-                out[i] += ck * t;
+                if ACCUMULATE {
+                    out[i] += ck * t;
+                }
             } else {
                 let mut acc = [0.0; BLOCK];
                 for (&j, &w) in cols.iter().zip(vals) {
@@ -387,13 +403,109 @@ impl Shifted {
                     }
                 }
                 let row = i * p..i * p + p;
-                for ((a, nx), o) in acc.iter().zip(&mut next[row.clone()]).zip(&mut out[row]) {
-                    let t = update(*a, *nx);
-                    *nx = t;
-                    *o += ck * t;
+                if ACCUMULATE {
+                    for ((a, nx), o) in acc.iter().zip(&mut next[row.clone()]).zip(&mut out[row]) {
+                        let t = update(*a, *nx);
+                        *nx = t;
+                        *o += ck * t;
+                    }
+                } else {
+                    for (a, nx) in acc.iter().zip(&mut next[row]) {
+                        *nx = update(*a, *nx);
+                    }
                 }
             }
         }
+    }
+
+    /// The moments $v_j^\top T_k(Y)v_j$, $k = 0, \dots,$ `degree`, of each column $v_j$ of `v`
+    /// (a `degree + 1` x columns matrix), by $\lceil K/2\rceil$ steps of the recurrence: with
+    /// $t_k = T_k(Y)v$, $T_{2k} = 2T_k^2 - I$ and $T_{2k-1} = 2T_kT_{k-1} - T_1$ give
+    /// $v^\top T_{2k}v = 2t_k^\top t_k - v^\top v$ and
+    /// $v^\top T_{2k-1}v = 2t_k^\top t_{k-1} - v^\top t_1$ (the doubling of the kernel
+    /// polynomial method; Weiße, Wellein, Alvermann, Fehske 2006, Rev. Mod. Phys. 78:275).
+    pub(crate) fn moments(&self, v: &DMatrix<f64>, degree: usize) -> DMatrix<f64> {
+        let firsts: Vec<usize> = (0..v.ncols()).step_by(BLOCK).collect();
+        // The blocks are independent: spread them over the cores.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(firsts.len())
+            .max(1);
+        let per_thread = firsts.len().div_ceil(threads);
+        let results: Vec<(usize, DMatrix<f64>)> = std::thread::scope(|scope| {
+            let jobs: Vec<_> = firsts
+                .chunks(per_thread)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|&first| (first, self.block_moments(v, first, degree)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            jobs.into_iter()
+                .flat_map(|job| job.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        let mut mu = DMatrix::zeros(degree + 1, v.ncols());
+        for (first, block) in results {
+            mu.columns_mut(first, block.ncols()).copy_from(&block);
+        }
+        mu
+    }
+
+    /// [`Self::moments`] of the columns `first..first + BLOCK` of `v` (fewer at the end).
+    fn block_moments(&self, v: &DMatrix<f64>, first: usize, degree: usize) -> DMatrix<f64> {
+        let p = BLOCK.min(v.ncols() - first);
+        let mut mu = DMatrix::zeros(degree + 1, p);
+        let mut prev = vec![0.0; self.n * p];
+        for j in 0..p {
+            for (i, x) in v.column(first + j).iter().enumerate() {
+                prev[i * p + j] = *x;
+            }
+        }
+        let dots = |a: &[f64], b: &[f64]| -> Vec<f64> {
+            let mut d = vec![0.0; p];
+            for (ra, rb) in a.chunks_exact(p).zip(b.chunks_exact(p)) {
+                for ((d, x), y) in d.iter_mut().zip(ra).zip(rb) {
+                    *d += x * y;
+                }
+            }
+            d
+        };
+        let mu0 = dots(&prev, &prev);
+        // No sum of terms to accumulate: `out` is never touched.
+        let mut unused = Vec::new();
+        let mut cur = vec![0.0; self.n * p];
+        self.step::<false>(&prev, &mut cur, &mut unused, p, |wv, _| 0.5 * wv, 0.0);
+        let mu1 = dots(&prev, &cur);
+        for j in 0..p {
+            mu[(0, j)] = mu0[j];
+            if degree >= 1 {
+                mu[(1, j)] = mu1[j];
+            }
+        }
+        // Invariant: prev = t_{k-1}, cur = t_k.
+        let mut k = 1;
+        while 2 * k - 1 <= degree {
+            let (even, odd) = (dots(&cur, &cur), dots(&cur, &prev));
+            for j in 0..p {
+                if 2 * k <= degree {
+                    mu[(2 * k, j)] = 2.0 * even[j] - mu0[j];
+                }
+                if k > 1 {
+                    mu[(2 * k - 1, j)] = 2.0 * odd[j] - mu1[j];
+                }
+            }
+            if 2 * k + 1 > degree {
+                break;
+            }
+            self.step::<false>(&cur, &mut prev, &mut unused, p, |wv, old| wv - old, 0.0);
+            std::mem::swap(&mut prev, &mut cur);
+            k += 1;
+        }
+        mu
     }
 
     /// $S$ back as a dense matrix (tests).
@@ -539,6 +651,40 @@ mod tests {
             );
             let spectral = SymmetricEigen::new(&p - &exact).eigenvalues.amax();
             assert!(spectral <= bound + 1e-13, "{alpha}: {spectral} vs {bound}");
+        }
+    }
+
+    /// The moments v' T_k(Y) v by the doubling against the dense T_k(Y) of the plain
+    /// recurrence, for 11 columns (a full block of 8 and a partial one) and odd and even
+    /// degrees.
+    #[test]
+    fn doubled_moments_equal_the_dense_recurrence() {
+        let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], 5, 4).unwrap();
+        let fem = Fem::assemble(&mesh).unwrap();
+        let (s, _, lambda_max) = scaled_stiffness(&fem).unwrap();
+        let w = Shifted::new(&s, lambda_max).unwrap();
+        let n = mesh.n_nodes();
+        let y = dense(&s) * (2.0 / lambda_max) - DMatrix::identity(n, n);
+        let v = DMatrix::from_fn(n, 11, |i, j| ((i * 5 + j * 3) % 7) as f64 - 3.0);
+        for degree in [0, 1, 6, 7] {
+            let mu = w.moments(&v, degree);
+            let (mut prev, mut cur) = (DMatrix::identity(n, n), y.clone());
+            for k in 0..=degree {
+                let t = if k == 0 { prev.clone() } else { cur.clone() };
+                for j in 0..11 {
+                    let exact = v.column(j).dot(&(&t * v.column(j)));
+                    assert!(
+                        (mu[(k, j)] - exact).abs() < 1e-10 * (1.0 + exact.abs()),
+                        "degree {degree}, k {k}, column {j}: {} vs {exact}",
+                        mu[(k, j)]
+                    );
+                }
+                if k >= 1 {
+                    let next = &y * &cur * 2.0 - &prev;
+                    prev = cur;
+                    cur = next;
+                }
+            }
         }
     }
 

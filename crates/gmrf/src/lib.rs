@@ -20,6 +20,7 @@ pub mod spacetime;
 pub mod spacetime_likelihood;
 pub mod spacetime_sweep;
 mod sparse;
+pub mod stochastic_likelihood;
 #[cfg(test)]
 mod testing;
 

@@ -11,7 +11,12 @@
 //!    process had freed).
 //!    Against Cholesky's log-determinant: [`log_determinant`] with [`LOGDET_PROBES`]
 //!    Rademacher probes (absolute tolerance $10^{-6}$ per eigenvalue), up to
-//!    [`MAX_LOGDET_NODES`] nodes.
+//!    [`MAX_LOGDET_NODES`] nodes. The Chebyshev draw, observed at every node, is then fitted
+//!    back by the approximate likelihood of [`crate::stochastic_likelihood`] ([`FIT_PROBES`]
+//!    probes, ranges up to [`FIT_RANGE_MAX`]): the moments' time, the maximisation's, one
+//!    Cholesky factorisation (what each exact evaluation would cost), the estimates against
+//!    the truth in standard errors, and the approximate log-likelihood at the truth against
+//!    the exact one.
 //! 2. **Space-time simulation**: the advection–diffusion model of [`crate::spacetime`]
 //!    (range 0.1, $\sigma = 1$, $\gamma = (20, 10)$, $\Delta t = 0.002$) on regular meshes,
 //!    $T$ steps from rest: the sequential sampler (sparse LU of $D$ once, Cholesky noise),
@@ -38,7 +43,9 @@
 //!    evaluations (the preconditioner's included), and each estimate against the
 //!    truth in standard errors. Then the 256-node case with a rotating wind on top of the
 //!    constant advection, fitted by the sweep with the wind's four basis coefficients
-//!    (`field_mle_rows`).
+//!    (`field_mle_rows`), and an anisotropic field (range ratio 2.5 at 30 degrees, 169
+//!    nodes, 400 observations) fitted with the diffusion tensor's anisotropy from an
+//!    isotropic start (`anisotropy_mle_rows`).
 
 use std::time::Instant;
 
@@ -58,6 +65,7 @@ use crate::spacetime::MAX_JOINT_UNKNOWNS;
 use crate::spacetime::{AdvectionDiffusion, SpaceTime};
 use crate::spacetime_likelihood::{Route, SpaceTimeFit, SpaceTimeObservations};
 use crate::spacetime_sweep::{FieldBasis, SweepObservations};
+use crate::stochastic_likelihood::FieldMoments;
 use crate::{Fem, Mesh, SymbolicCholesky};
 
 /// Largest number of unknowns of the joint space-time Cholesky (its factor fills like a 3D
@@ -66,6 +74,12 @@ pub const MAX_JOINT: usize = 60_000;
 
 /// Probes of the stochastic log-determinant.
 pub const LOGDET_PROBES: usize = 20;
+
+/// Probes of the approximate likelihood's moments.
+pub const FIT_PROBES: usize = 30;
+
+/// The longest range the approximate likelihood searches (twice the field's).
+pub const FIT_RANGE_MAX: f64 = 0.2;
 
 /// Largest mesh of the stochastic log-determinant in the suite.
 pub const MAX_LOGDET_NODES: usize = 250_000;
@@ -311,7 +325,7 @@ fn mle_rows(cells: usize, steps: usize, route: Route, seed: u64) -> Result<Vec<V
         wall,
         fit: &fit,
     };
-    rows.estimates(noise, &[])
+    rows.estimates(&truth, noise, &[])
 }
 
 /// The table rows of one maximum-likelihood fit.
@@ -328,26 +342,31 @@ struct Rows<'a> {
 type Estimate = (&'static str, f64, f64, Option<f64>);
 
 impl Rows<'_> {
-    /// A row for each of the model's parameters (the truth of [`mle_rows`], noise sd
+    /// A row for each of the model's parameters (against `truth` and the noise sd
     /// `noise`), then for each of `more`.
-    fn estimates(&self, noise: f64, more: &[Estimate]) -> Result<Vec<Vec<Cell>>> {
+    fn estimates(
+        &self,
+        truth: &AdvectionDiffusion,
+        noise: f64,
+        more: &[Estimate],
+    ) -> Result<Vec<Vec<Cell>>> {
         let (m, se) = (&self.fit.model, self.fit.std_errors);
         let mut all: Vec<Estimate> = vec![
-            ("range", m.range()?, 0.3, se.map(|s| s.range)),
-            ("sigma", m.sigma()?, 1.0, se.map(|s| s.sigma)),
+            ("range", m.range()?, truth.range()?, se.map(|s| s.range)),
+            ("sigma", m.sigma()?, truth.sigma()?, se.map(|s| s.sigma)),
             (
                 "advection x",
                 m.advection[0],
-                50.0,
+                truth.advection[0],
                 se.map(|s| s.advection[0]),
             ),
             (
                 "advection y",
                 m.advection[1],
-                0.0,
+                truth.advection[1],
                 se.map(|s| s.advection[1]),
             ),
-            ("c", m.c, 50.0, se.map(|s| s.c)),
+            ("c", m.c, truth.c, se.map(|s| s.c)),
             ("noise sd", self.fit.noise_sd, noise, se.map(|s| s.noise_sd)),
         ];
         all.extend_from_slice(more);
@@ -438,8 +457,76 @@ fn field_mle_rows(cells: usize, steps: usize, seed: u64) -> Result<Vec<Vec<Cell>
         wall,
         fit: &fit.fit,
     };
-    rows.estimates(noise, &wind)
+    rows.estimates(&truth, noise, &wind)
 }
+
+/// The model of `tests/spacetime_fit.rs`'s anisotropy fit: range 0.4 (the principal ranges
+/// $0.4 e^{\pm r/2}$, ratio [`ANISOTROPY_RATIO`] with the longer one at 30 degrees), advection
+/// $(30, -20)$, simulated on a `cells` x `cells` mesh over `steps` steps (40 observations a
+/// step) and fitted back with the anisotropy from an isotropic start without advection, by
+/// the route [`Route::choose`] picks. The ratio's and angle's rows have no standard errors
+/// (those of $(a, b)$ are the fit's).
+fn anisotropy_mle_rows(cells: usize, steps: usize, seed: u64) -> Result<Vec<Vec<Cell>>> {
+    let mesh = Mesh::regular_grid([0.0, 1.0], [0.0, 1.0], cells, cells)?;
+    let (ratio, angle) = (ANISOTROPY_RATIO, 30f64.to_radians());
+    let r = ratio.ln();
+    let ab = [r * (2.0 * angle).cos(), r * (2.0 * angle).sin()];
+    let truth = AdvectionDiffusion {
+        c: 50.0,
+        ..AdvectionDiffusion::from_range_sigma(0.4, 1.0, [30.0, -20.0])?.with_anisotropy(ab)?
+    };
+    let (dt, burn_in, noise) = (0.05, 27, 0.1);
+    let (locations, times, y) = simulated(&mesh, &truth, dt, (burn_in, steps, 40), noise, seed)?;
+    let n = y.len();
+    let start = AdvectionDiffusion {
+        c: 40.0,
+        ..AdvectionDiffusion::from_range_sigma(0.3, 0.8, [0.0, 0.0])?
+    };
+    let x = DMatrix::zeros(n, 0);
+    let stacked: Vec<usize> = times.iter().map(|t| burn_in + t).collect();
+    let route = Route::choose(mesh.n_nodes(), &stacked);
+    let t0 = Instant::now();
+    let fit = match route {
+        Route::Joint => {
+            SpaceTimeObservations::new(&mesh, dt, &start, &locations, &times, y, x, burn_in)?
+                .estimating_anisotropy()
+                .maximum_likelihood(&start, 0.2, 200, 1e-6)?
+        }
+        Route::Sweep => {
+            SweepObservations::new(&mesh, dt, &start, &locations, &times, y, x, burn_in)?
+                .estimating_anisotropy()
+                .maximum_likelihood(&start, 0.2, 200, 1e-6)?
+        }
+    };
+    let wall = t0.elapsed().as_secs_f64();
+    let se = fit.std_errors.and_then(|s| s.anisotropy);
+    let [a, b] = fit.model.anisotropy();
+    let (fitted_ratio, fitted_angle) = fit.model.anisotropy_axes();
+    let more = [
+        ("anisotropy a", a, ab[0], se.map(|s| s[0])),
+        ("anisotropy b", b, ab[1], se.map(|s| s[1])),
+        ("range ratio", fitted_ratio, ratio, None),
+        (
+            "longer axis (degrees)",
+            fitted_angle.to_degrees(),
+            angle.to_degrees(),
+            None,
+        ),
+    ];
+    let label = format!("{route:?} + anisotropy").to_lowercase();
+    let rows = Rows {
+        nodes: mesh.n_nodes(),
+        steps,
+        observations: n,
+        label: &label,
+        wall,
+        fit: &fit,
+    };
+    rows.estimates(&truth, noise, &more)
+}
+
+/// The range ratio of the anisotropy fit (`anisotropy_mle_rows`).
+pub const ANISOTROPY_RATIO: f64 = 2.5;
 
 /// The angular speed $\omega$ of the rotating wind of the field fit (`field_mle_rows`).
 pub const ROTATION: f64 = 100.0;
@@ -469,7 +556,7 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
     let cells: &[usize] = if config.quick { &CELLS[..2] } else { &CELLS };
     let field = field()?;
     progress.start("gmrf-st: spatial meshes", cells.len() as u64);
-    let mut rows = Vec::new();
+    let (mut rows, mut fit_rows) = (Vec::new(), Vec::new());
     let (mut chol_curve, mut cheb_curve) = (Vec::new(), Vec::new());
     for (i, &k) in cells.iter().enumerate() {
         let (mesh, spde) = problem(k)?;
@@ -485,7 +572,7 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
         let fem = Fem::assemble(&mesh)?;
         let (t_setup, _, sampler) =
             measured(|| ChebyshevSampler::matern(&fem, 2.0, field.kappa, field.tau, TOLERANCE))?;
-        let (t_cheb, mem_cheb, _) = measured(|| sampler.sample(1, seed))?;
+        let (t_cheb, mem_cheb, x) = measured(|| sampler.sample(1, seed))?;
         let chol_total = t_sym + t_num + t_draw;
         let cheb_total = t_setup + t_cheb;
         chol_curve.push((m as f64, chol_total));
@@ -518,6 +605,31 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
         } else {
             rows[row].extend([Cell::from("–"), Cell::from("–"), Cell::from("–")]);
         }
+        // The drawn field, observed at every node, fitted back by the approximate likelihood;
+        // the exact log-likelihood at the truth from Cholesky's log-determinant.
+        let (t_moments, _, moments) =
+            measured(|| FieldMoments::new(&fem, &x, 2.0, FIT_RANGE_MAX, 1e-6, FIT_PROBES, seed))?;
+        let (t_fit, _, fit) = measured(|| moments.maximum_likelihood(0.3 * FIT_RANGE_MAX))?;
+        let at_truth = moments.log_likelihood(field.kappa, field.tau)?;
+        let quadratic = x.column(0).dot(&(&q * &x).column(0));
+        let exact = -0.5 * m as f64 * (2.0 * std::f64::consts::PI).ln() + 0.5 * exact_logdet
+            - 0.5 * quadratic;
+        let (range, sigma) = (field.range()?, field.sigma()?);
+        fit_rows.push(vec![
+            Cell::from(m),
+            Cell::from(fit.degree),
+            Cell::from(t_moments),
+            Cell::from(t_fit),
+            Cell::from(t_sym + t_num),
+            Cell::from(fit.range),
+            Cell::from(fit.range_std_error),
+            Cell::from((fit.range - range) / fit.range_std_error),
+            Cell::from(fit.sigma),
+            Cell::from(fit.sigma_std_error),
+            Cell::from((fit.sigma - sigma) / fit.sigma_std_error),
+            Cell::from(at_truth.log_likelihood - exact),
+            Cell::from(at_truth.std_error),
+        ]);
         progress.advance(1);
     }
     progress.finish();
@@ -619,7 +731,7 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
     };
     progress.start(
         "gmrf-st: maximum likelihood",
-        mle_cases.len() as u64 + u64::from(!config.quick),
+        mle_cases.len() as u64 + 2 * u64::from(!config.quick),
     );
     let mut mle_table = Vec::new();
     for (i, &(k, steps, route)) in mle_cases.iter().enumerate() {
@@ -635,6 +747,8 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
     }
     if !config.quick {
         mle_table.extend(field_mle_rows(15, 20, config.seed.wrapping_add(400))?);
+        progress.advance(1);
+        mle_table.extend(anisotropy_mle_rows(12, 10, config.seed.wrapping_add(500))?);
         progress.advance(1);
     }
     progress.finish();
@@ -689,6 +803,28 @@ pub(super) fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<S
                 .map(String::from)
                 .to_vec(),
                 rows,
+            },
+            Table {
+                title: "Approximate maximum likelihood of the drawn field, observed at every node"
+                    .into(),
+                columns: [
+                    "nodes",
+                    "degree",
+                    "moments (s)",
+                    "maximum likelihood (s)",
+                    "exact: one evaluation's Cholesky (s)",
+                    "range (truth 0.1)",
+                    "range SE",
+                    "range error / SE",
+                    "sigma (truth 1)",
+                    "sigma SE",
+                    "sigma error / SE",
+                    "approx. - exact loglik at the truth",
+                    "its probes' SE",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows: fit_rows,
             },
             Table {
                 title: "Space-time simulation from rest".into(),
