@@ -522,6 +522,19 @@ impl Shifted {
     }
 }
 
+/// `probes` Rademacher vectors of length `n` (columns; entries $\pm 1$ with probability 1/2)
+/// from the ChaCha8 stream of `seed`.
+pub(crate) fn rademacher(n: usize, probes: usize, seed: u64) -> DMatrix<f64> {
+    let mut draws = rng::rng_from_seed(seed);
+    DMatrix::from_fn(n, probes, |_, _| {
+        if rng::uniform01(&mut draws) < 0.5 {
+            -1.0
+        } else {
+            1.0
+        }
+    })
+}
+
 /// A stochastic estimate of $\log\det Q_\alpha$ ([`log_determinant`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LogDeterminant {
@@ -571,14 +584,7 @@ pub fn log_determinant(
     let g = move |l: f64| (k2 + l).ln();
     let (c, tail) = expansion(&g, lambda_max, tolerance, k2)?;
     let n = s.nrows();
-    let mut draws = rng::rng_from_seed(seed);
-    let z = DMatrix::from_fn(n, probes, |_, _| {
-        if rng::uniform01(&mut draws) < 0.5 {
-            -1.0
-        } else {
-            1.0
-        }
-    });
+    let z = rademacher(n, probes, seed);
     let pz = Shifted::new(&s, lambda_max)?.recurrence(&c, &z);
     let samples: Vec<f64> = (0..probes)
         .map(|j| z.column(j).dot(&pz.column(j)))

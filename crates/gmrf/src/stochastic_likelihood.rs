@@ -86,9 +86,9 @@
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 use statrs::function::gamma::ln_gamma;
-use uqforge_core::{Error, Result, rng, validate};
+use uqforge_core::{Error, Result, validate};
 
-use crate::chebyshev::{Shifted, coefficients, expansion, scaled_stiffness};
+use crate::chebyshev::{Shifted, coefficients, expansion, rademacher, scaled_stiffness};
 use crate::fem::Fem;
 use crate::optim::Objective;
 
@@ -200,15 +200,7 @@ impl FieldMoments {
         let (c, _) = expansion(&|l: f64| (k2 + l).ln(), lambda_max, tolerance, k2)?;
         let degree = (c.len() - 1).max(1);
         let w = Shifted::new(&s, lambda_max)?;
-        let mut draws = rng::rng_from_seed(seed);
-        let z = DMatrix::from_fn(n, probes, |_, _| {
-            if rng::uniform01(&mut draws) < 0.5 {
-                -1.0
-            } else {
-                1.0
-            }
-        });
-        let probe = w.moments(&z, degree);
+        let probe = w.moments(&rademacher(n, probes, seed), degree);
         let mut v = fields.clone();
         for (i, mut row) in v.row_iter_mut().enumerate() {
             row /= inv_sqrt_mass[i];
