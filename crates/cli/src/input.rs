@@ -10,11 +10,7 @@ use uqforge_datasets::Table;
 /// shipped data set otherwise.
 pub(crate) fn read_table(spec: &str) -> Result<Table> {
     if spec == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Error::io("standard input", e))?;
-        return Table::from_csv_str(&text, "standard input");
+        return Table::from_csv_str(&read_text(spec)?, "standard input");
     }
     let path = Path::new(spec);
     if path.is_file() {
@@ -29,6 +25,18 @@ pub(crate) fn read_table(spec: &str) -> Result<Table> {
             "`{spec}` is neither a readable file nor a shipped data set (`uqforge datasets` lists them)"
         ),
     ))
+}
+
+/// The text of the file `spec`, or of standard input for `-`.
+pub(crate) fn read_text(spec: &str) -> Result<String> {
+    if spec == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Error::io("standard input", e))?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(spec).map_err(|e| Error::io(spec, e))
 }
 
 /// The numeric columns `names` of `table`, rejecting missing or non-finite values by column name.

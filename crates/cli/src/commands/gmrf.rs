@@ -1,4 +1,6 @@
-//! `uqforge gmrf`: Matérn SPDE fields on triangle meshes (fit, krige, simulate).
+//! `uqforge gmrf`: Matérn SPDE fields on triangle meshes (fit, krige, simulate, and fit-grid
+//! for a field observed everywhere) and advection–diffusion fields in space-time (simulate-st,
+//! fit-st).
 
 use nalgebra::{DMatrix, DVector};
 use serde_json::{Value, json};
@@ -15,7 +17,7 @@ use uqforge_gmrf::spacetime_likelihood::{Route, SpaceTimeData};
 use uqforge_gmrf::stochastic_likelihood::FieldMoments;
 use uqforge_gmrf::{Mesh, fem::Fem};
 
-use crate::input::{finite_columns, read_table};
+use crate::input::{finite_columns, read_table, read_text};
 
 /// Arguments of `uqforge gmrf`.
 #[derive(Debug, clap::Args)]
@@ -340,14 +342,7 @@ fn fit_st(a: &FitStArgs) -> Result<Value> {
 }
 
 fn fit_grid(a: &FitGridArgs) -> Result<Value> {
-    let text = if a.data == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .map_err(|e| Error::io("standard input", e))?;
-        text
-    } else {
-        std::fs::read_to_string(&a.data).map_err(|e| Error::io(&a.data, e))?
-    };
+    let text = read_text(&a.data)?;
     let bad = |why: String| Error::parse("--data", why);
     let v: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     let size = |key: &str| {
