@@ -60,6 +60,7 @@ use nalgebra_sparse::CscMatrix;
 use uqforge_core::{Error, Result, rng, validate};
 
 use crate::fem::Fem;
+use crate::spacetime_sweep::joined;
 
 /// Largest degree [`ChebyshevSampler::matern`] will use.
 pub const MAX_DEGREE: usize = 100_000;
@@ -444,9 +445,7 @@ impl Shifted {
                     })
                 })
                 .collect();
-            jobs.into_iter()
-                .flat_map(|job| job.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+            joined(jobs).into_iter().flatten().collect()
         });
         let mut mu = DMatrix::zeros(degree + 1, v.ncols());
         for (first, block) in results {

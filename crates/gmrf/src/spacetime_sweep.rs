@@ -1072,7 +1072,7 @@ impl Whitener {
 }
 
 /// The results of scoped threads, a thread's panic carried on.
-fn joined<T>(jobs: Vec<thread::ScopedJoinHandle<'_, T>>) -> Vec<T> {
+pub(crate) fn joined<T>(jobs: Vec<thread::ScopedJoinHandle<'_, T>>) -> Vec<T> {
     jobs.into_iter()
         .map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
         .collect()
