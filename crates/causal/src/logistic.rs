@@ -334,56 +334,56 @@ impl LogisticRegression {
     }
 }
 
-/// The log-likelihood's Hessian of the whole design at `beta`, divided by $n$, factored:
-/// $Z^\top W Z / n$ with $W = \operatorname{diag}(p_i (1 - p_i))$.
+/// Every cross-fitting fold's training Hessian at one point `beta`, normalised and factored:
+/// $H_{-f} = \sum_{g \ne f} Z_g^\top W Z_g / n_{-f}$ with $W = \operatorname{diag}(p_i (1 - p_i))$
+/// at `beta`, where `folds[g]` is fold $g$'s row range of `z`.
+///
+/// The folds' weighted Gram matrices $Z_g^\top W Z_g$ come from one pass over the design
+/// (row blocks of every fold in parallel, summed per fold in block order), so all $K$
+/// Hessians cost what the whole sample's one does.
 ///
 /// # Errors
-/// [`Error::Degenerate`] for a collinear design.
-pub(crate) fn full_hessian(z: &DMatrix<f64>, beta: &DVector<f64>) -> Result<Cholesky<f64, Dyn>> {
-    let n = z.nrows();
-    let all = 0..n;
-    let rows = RowSet::new(z, std::slice::from_ref(&all));
-    let w = rows.mul(beta).map(|e| {
-        let q = sigmoid(e);
-        q * (1.0 - q)
-    });
-    Scaled::factor(rows.gram(&w, 0.0), n)
+/// Per fold, [`Error::Degenerate`] for a collinear training design.
+pub(crate) fn training_hessians(
+    z: &DMatrix<f64>,
+    folds: &[Range<usize>],
+    beta: &DVector<f64>,
+) -> Vec<Result<Cholesky<f64, Dyn>>> {
+    let blocks = fold_blocks(folds);
+    let parts: Vec<DMatrix<f64>> = blocks
+        .par_iter()
+        .map(|&(_, s, len)| {
+            let rows = z.rows(s, len);
+            let w = (rows * beta).map(|e| {
+                let q = sigmoid(e);
+                q * (1.0 - q)
+            });
+            crate::linear::gram(rows, Some(w.as_view()))
+        })
+        .collect();
+    let p = z.ncols();
+    let mut grams = vec![DMatrix::zeros(p, p); folds.len()];
+    for (&(f, _, _), part) in blocks.iter().zip(&parts) {
+        grams[f] += part;
+    }
+    let n: usize = folds.iter().map(ExactSizeIterator::len).sum();
+    (0..folds.len())
+        .map(|f| {
+            let mut h = DMatrix::zeros(p, p);
+            for (g, gram) in grams.iter().enumerate() {
+                if g != f {
+                    h += gram;
+                }
+            }
+            Scaled::factor(h, n - folds[f].len())
+        })
+        .collect()
 }
 
-/// Rows per block of [`fixed_hessian_all_folds`]: a block of the design (21 columns: 170 KiB)
-/// stays in cache while every fold's model reads it twice.
-const FOLD_BLOCK: usize = 1024;
-
-/// Fixed-Hessian iterations of the logistic fits of every cross-fitting fold at once.
-///
-/// `z` holds the units grouped by fold (`folds[f]` is fold `f`'s row range); fold `f`'s
-/// model is trained on every other fold. Each iteration makes **one** pass over the design:
-/// a block of rows, in cache, gives every other fold's model its linear predictor and
-/// gradient terms, where per-fold iterations read the design twice per fold (product, then
-/// gradient). No likelihood is computed: its `log1p` per unit and model cost more than the
-/// rest of the pass. Steps are full fixed-Hessian steps
-/// $\beta \leftarrow \beta + H^{-1} g / n_f$ with `hessian` the full-sample one, near the
-/// optimum a contraction whose steps shrink geometrically. A step no smaller than the one
-/// before (not contracting) or a linear predictor beyond the separation threshold hands the
-/// fold back (`None`) to the per-fold iterations with their line search, as does a fold
-/// still moving after 25 iterations. After the first step the Hessian is recomputed once, at
-/// the mean of the folds' coefficients: its mismatch with each fold's Hessian, which sets
-/// the rate of the iterations, falls from about 0.15 to 0.03 (n = 1e4, measured), so the
-/// folds settle in 7 passes instead of 11. Each block serves the five models with two
-/// matrix products ($E = Z_b B$, then $Z_b^\top R$) rather than ten matrix-vector ones. The
-/// stop is that of
-/// [`LogisticRegression::fixed_hessian`]: linear convergence whose predicted remaining error
-/// is below $10^{-9}$, or a step below $10^{-10}$.
-pub(crate) fn fixed_hessian_all_folds(
-    z: &DMatrix<f64>,
-    t: &DVector<f64>,
-    folds: &[Range<usize>],
-    start: &DVector<f64>,
-    hessian: &Cholesky<f64, Dyn>,
-) -> Vec<Option<DVector<f64>>> {
-    let n = z.nrows();
-    let k = folds.len();
-    let blocks: Vec<(usize, usize, usize)> = folds
+/// The row blocks of [`quasi_newton_all_folds`] and [`training_hessians`]: (fold, first row,
+/// length), at most [`FOLD_BLOCK`] rows, never across folds.
+fn fold_blocks(folds: &[Range<usize>]) -> Vec<(usize, usize, usize)> {
+    folds
         .iter()
         .enumerate()
         .flat_map(|(f, r)| {
@@ -391,30 +391,83 @@ pub(crate) fn fixed_hessian_all_folds(
                 .step_by(FOLD_BLOCK)
                 .map(move |s| (f, s, FOLD_BLOCK.min(r.end - s)))
         })
-        .collect();
+        .collect()
+}
+
+/// Rows per block of [`quasi_newton_all_folds`]: a block of the design (21 columns: 170 KiB)
+/// stays in cache while every fold's model reads it twice.
+const FOLD_BLOCK: usize = 1024;
+
+/// Quasi-Newton iterations of the logistic fits of every cross-fitting fold at once.
+///
+/// `z` holds the units grouped by fold (`folds[f]` is fold `f`'s row range); fold `f`'s
+/// model is trained on every other fold, from `starts[f]`, where `hessians[f]` is its exact
+/// normalised Hessian (a Cholesky factor of $Z_{-f}^\top W Z_{-f} / n_{-f}$). Each iteration
+/// makes **one** pass over the design: a block of rows, in cache, gives every other fold's
+/// model its linear predictor and gradient terms, where per-fold iterations read the design
+/// twice per fold (product, then gradient). No likelihood is computed: its `log1p` per unit
+/// and model cost more than the rest of the pass. Steps are full steps
+/// $\beta \leftarrow \beta + H^{-1} g / n_{-f}$:
+///
+/// 1. the first with the exact Hessians at the starts (Newton's step);
+/// 2. then the Hessians are recomputed once at the mean of the folds' coefficients
+///    ([`training_hessians`], one weighted Gram matrix for all folds), close to every fold's
+///    own after one Newton step;
+/// 3. from the third iteration on, each fold's Hessian takes the BFGS update of its last step
+///    and gradient change ([`bfgs_update`]), which turns the linear convergence of a fixed
+///    Hessian into superlinear convergence (measured at $n = 10^4$: steps of 0.4, 2.5e-2,
+///    2.1e-4, 2.0e-6, 2.7e-9, five passes where the fixed Hessian took seven).
+///
+/// A fold stops after a step below $10^{-8}$ (coefficients of unit-RMS columns), after which
+/// the remaining error is of the order of $10^{-10}$ (the steps shrink by 100 or more), or at
+/// a step below $10^{-10}$, not taken. A step no smaller than the one before (not contracting)
+/// or a linear predictor beyond the separation threshold hands the fold back (`None`) to the
+/// per-fold iterations with their line search, as does a fold still moving after 25
+/// iterations. Each block serves the models with two matrix products ($E = Z_b B$, then
+/// $R^\top Z_b$) rather than matrix-vector ones.
+pub(crate) fn quasi_newton_all_folds(
+    z: &DMatrix<f64>,
+    t: &DVector<f64>,
+    folds: &[Range<usize>],
+    starts: &[DVector<f64>],
+    hessians: &[Cholesky<f64, Dyn>],
+) -> Vec<Option<DVector<f64>>> {
+    let (n, p) = z.shape();
+    let k = folds.len();
+    let blocks = fold_blocks(folds);
+    // nalgebra multiplies through matrixmultiply's SIMD kernels only when every dimension
+    // exceeds 5; with five folds the products would fall back to loops over columns at about
+    // half the speed (measured), so the coefficients get zero columns up to a width of 8.
+    let width = k.max(6).next_multiple_of(4);
     let train: Vec<f64> = folds.iter().map(|r| (n - r.len()) as f64).collect();
-    let mut beta = vec![start.clone(); k];
+    let mut beta = starts.to_vec();
     let mut active = vec![true; k];
     let mut result: Vec<Option<DVector<f64>>> = vec![None; k];
     let mut previous = vec![f64::INFINITY; k];
-    let mut refreshed: Option<Cholesky<f64, Dyn>> = None;
+    // Per fold: the BFGS Hessian and its factor once updated, and the last step with the
+    // gradient it was taken from.
+    let mut quasi: Vec<Option<QuasiHessian>> = vec![None; k];
+    let mut last: Vec<Option<(DVector<f64>, DVector<f64>)>> = vec![None; k];
     for iteration in 0..25 {
         if iteration == 1 {
-            // After one step every fold is near its solution: the Hessian at their mean is
-            // closer to each fold's than the warm start's, and the rate of the iterations
-            // (their Hessian mismatch) drops from about 0.15 to a few 1e-2 (measured at
-            // n = 1e4, where the warm start is a fit on 625 units). One weighted Gram.
-            let mean = beta
-                .iter()
-                .fold(DVector::zeros(z.ncols()), |acc, b| acc + b)
-                / k as f64;
-            refreshed = full_hessian(z, &mean).ok();
+            // After Newton's first step every fold is near its solution: the training
+            // Hessians at the folds' mean coefficients are much closer to each fold's own
+            // than those at the start (one weighted Gram matrix of the design).
+            let mean = beta.iter().fold(DVector::zeros(p), |acc, b| acc + b) / k as f64;
+            if let Ok(fresh) = training_hessians(z, folds, &mean)
+                .into_iter()
+                .collect::<Result<Vec<_>>>()
+            {
+                for (q, h) in quasi.iter_mut().zip(fresh) {
+                    let l = h.l();
+                    *q = Some((&l * l.transpose(), h));
+                }
+            }
         }
-        let hessian = refreshed.as_ref().unwrap_or(hessian);
         // Per block, all models at once: E = Z_b B (one product for the k coefficient
         // vectors), residuals t - sigma(E) in the columns of the models trained on the block,
-        // then G = Z_b^T R: two matrix products per block, the block read from cache.
-        let coefficients = DMatrix::from_fn(z.ncols(), k, |j, m| beta[m][j]);
+        // then G = R^T Z_b: two matrix products per block, the block read from cache.
+        let coefficients = DMatrix::from_fn(p, width, |j, m| if m < k { beta[m][j] } else { 0.0 });
         let parts: Vec<(DMatrix<f64>, Vec<f64>)> = blocks
             .par_iter()
             .map(|&(f, s, len)| {
@@ -423,7 +476,7 @@ pub(crate) fn fixed_hessian_all_folds(
                 let mut r = rows * &coefficients;
                 let mut worst = vec![0.0f64; k];
                 for (m, mut column) in r.column_iter_mut().enumerate() {
-                    if m == f || !active[m] {
+                    if m >= k || m == f || !active[m] {
                         column.fill(0.0);
                         continue;
                     }
@@ -439,10 +492,10 @@ pub(crate) fn fixed_hessian_all_folds(
                             };
                     }
                 }
-                (rows.tr_mul(&r), worst)
+                (r.transpose() * rows, worst)
             })
             .collect();
-        let mut gradients = DMatrix::zeros(z.ncols(), k);
+        let mut gradients = DMatrix::zeros(width, p);
         let mut worst = vec![0.0f64; k];
         for (g, w) in &parts {
             gradients += g;
@@ -455,8 +508,16 @@ pub(crate) fn fixed_hessian_all_folds(
             if !active[m] {
                 continue;
             }
-            let grad = gradients.column(m).into_owned();
-            let step = hessian.solve(&(grad / train[m]));
+            let grad = gradients.row(m).transpose() / train[m];
+            if iteration >= 2
+                && let Some((s, before)) = &last[m]
+            {
+                bfgs_update(&mut quasi[m], &hessians[m], s, &(before - &grad));
+            }
+            let step = match &quasi[m] {
+                Some((_, factor)) => factor.solve(&grad),
+                None => hessians[m].solve(&grad),
+            };
             let size = step.amax();
             let rate = size / previous[m];
             if worst[m] > SEPARATION_ETA || (previous[m].is_finite() && rate >= 1.0) {
@@ -470,7 +531,8 @@ pub(crate) fn fixed_hessian_all_folds(
                 continue;
             }
             beta[m] += &step;
-            if previous[m].is_finite() && rate < 0.5 && size * rate / (1.0 - rate) < 1e-9 {
+            last[m] = Some((step, grad));
+            if size < 1e-8 {
                 result[m] = Some(beta[m].clone());
                 active[m] = false;
                 continue;
@@ -483,6 +545,38 @@ pub(crate) fn fixed_hessian_all_folds(
         }
     }
     result
+}
+
+/// A BFGS Hessian approximation and its Cholesky factor.
+type QuasiHessian = (DMatrix<f64>, Cholesky<f64, Dyn>);
+
+/// The BFGS update of a normalised Hessian $H$ (of $-\ell / n$) after a step $s$ whose
+/// gradient changed by $-y$: $H \leftarrow H - H s s^\top H / (s^\top H s) + y y^\top / (y^\top s)$,
+/// which makes $H s = y$ (the secant condition) and keeps $H$ positive definite when
+/// $y^\top s > 0$; otherwise (or if the factorisation fails) the update is skipped. `state`
+/// holds the updated matrix and its factor, `None` until the first update, which starts
+/// from `initial`.
+fn bfgs_update(
+    state: &mut Option<QuasiHessian>,
+    initial: &Cholesky<f64, Dyn>,
+    s: &DVector<f64>,
+    y: &DVector<f64>,
+) {
+    let h = match state {
+        Some((h, _)) => h.clone(),
+        None => {
+            let l = initial.l();
+            &l * l.transpose()
+        }
+    };
+    let hs = &h * s;
+    let (ys, shs) = (y.dot(s), s.dot(&hs));
+    if ys > 0.0 && shs > 0.0 {
+        let h = h - &hs * hs.transpose() / shs + y * y.transpose() / ys;
+        if let Some(factor) = Cholesky::new(h.clone()) {
+            *state = Some((h, factor));
+        }
+    }
 }
 
 fn separation(what: &str, unit: usize) -> Error {
@@ -656,5 +750,34 @@ mod tests {
             LogisticRegression::default().fit(&x, &t),
             Err(Error::InvalidParameter { .. })
         ));
+    }
+
+    #[test]
+    fn bfgs_update_meets_the_secant_condition() {
+        let h0 = DMatrix::from_row_slice(3, 3, &[4.0, 1.0, 0.5, 1.0, 3.0, 0.2, 0.5, 0.2, 2.0]);
+        let initial = Cholesky::new(h0.clone()).unwrap();
+        let s = DVector::from_vec(vec![0.3, -0.1, 0.2]);
+        let y = DVector::from_vec(vec![1.0, 0.1, 0.6]);
+        let mut state = None;
+        bfgs_update(&mut state, &initial, &s, &y);
+        let (h, factor) = state.clone().unwrap();
+        assert!((&h * &s - &y).amax() < 1e-14);
+        assert!((factor.l() * factor.l().transpose() - &h).amax() < 1e-13);
+        // Symmetric, and unchanged on directions H0-orthogonal to s and orthogonal to y:
+        // H v = H0 v.
+        assert!((&h - h.transpose()).amax() < 1e-15);
+        let mut v = DVector::from_vec(vec![1.0, 0.0, 0.0]);
+        // Make v orthogonal to y, then H0-orthogonal to s, solving the 2x2 system exactly.
+        let a = nalgebra::Matrix2::new(y[1], y[2], (&h0 * &s)[1], (&h0 * &s)[2]);
+        let rhs = nalgebra::Vector2::new(-y[0], -(&h0 * &s)[0]);
+        let sol = a.lu().solve(&rhs).unwrap();
+        v[1] = sol[0];
+        v[2] = sol[1];
+        assert!(y.dot(&v).abs() < 1e-14 && s.dot(&(&h0 * &v)).abs() < 1e-14);
+        assert!((&h * &v - &h0 * &v).amax() < 1e-12);
+        // A pair with y's <= 0 would break positive definiteness: skipped.
+        let mut kept = state.clone();
+        bfgs_update(&mut kept, &initial, &s, &(-&y));
+        assert_eq!(kept.unwrap().0, h);
     }
 }
