@@ -61,6 +61,9 @@ pub fn timing_trial(n: usize, p: usize, seed: u64) -> Result<Trial> {
     Trial::new(y, t, x)
 }
 
+/// Seconds of timed runs per sample size (after one untimed run); the peer script uses the same.
+const TIMING_BUDGET_S: f64 = 3.0;
+
 fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport> {
     let quick = config.quick;
     let mut tables = Vec::new();
@@ -83,21 +86,26 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
             seed: config.seed,
             ..AteOptions::default()
         };
-        // One untimed run first (thread pool, allocator, caches), then the best of several:
-        // the protocol of the peer script, so both sides are timed warm.
-        let repeats = if n >= 1_000_000 { 3 } else { 10 };
+        // One untimed run first (thread pool, allocator, caches), then the best of as many
+        // runs as fit in a few seconds (at least 3): the protocol of the peer script (Python's
+        // `timeit` habit), so both sides are timed warm and get the same time to find their
+        // quietest run on a shared machine.
         estimate_ate(&trial, Estimator::Aipw, &o)?;
+        let budget = Instant::now();
         let mut best = f64::INFINITY;
         let mut value = f64::NAN;
-        for _ in 0..repeats {
+        let mut runs = 0;
+        while runs < 3 || budget.elapsed().as_secs_f64() < TIMING_BUDGET_S {
             let start = Instant::now();
             let r = estimate_ate(&trial, Estimator::Aipw, &o)?;
             best = best.min(start.elapsed().as_secs_f64());
             value = r.estimate.value;
+            runs += 1;
         }
         times.push(best);
         rows.push(vec![
             Cell::from(n),
+            Cell::from(runs),
             Cell::from(best),
             Cell::from(peak_rss_mib().unwrap_or(f64::NAN)),
             Cell::from(value),
@@ -108,11 +116,12 @@ fn run(config: &SuiteConfig, progress: &mut dyn Progress) -> Result<SuiteReport>
     tables.push(Table {
         title: format!(
             "AIPW, 5-fold cross-fitting, logistic propensity + linear outcome models, p = {p}, \
-             best of 10 (3 at n = 1e6) after one untimed run; peak RSS of the whole benchmark \
-             process so far"
+             best of the runs in {TIMING_BUDGET_S} s (at least 3) after one untimed run; peak \
+             RSS of the whole benchmark process so far"
         ),
         columns: vec![
             "n".into(),
+            "runs".into(),
             "time (s)".into(),
             "peak RSS (MiB)".into(),
             "ATE (true 2)".into(),

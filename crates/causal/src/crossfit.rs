@@ -228,6 +228,16 @@ pub(crate) fn nuisance(
     Nuisance::new(mu0, mu1, raw_e, clip)
 }
 
+/// One fold's training units in the least squares' sufficient statistics.
+struct Training {
+    /// $Z_{-f}^\top Z_{-f}$, both arms.
+    gram: DMatrix<f64>,
+    /// Training units per arm.
+    units: [usize; 2],
+    /// Per arm, the sum of the training rows $\sum_i z_i$.
+    sums: [DVector<f64>; 2],
+}
+
 /// Per arm of one fold: Gram matrix, $Z^\top y$ and the number of units.
 type ArmStats = [(DMatrix<f64>, DVector<f64>, usize); 2];
 
@@ -238,12 +248,13 @@ type ArmStats = [(DMatrix<f64>, DVector<f64>, usize); 2];
 /// a contiguous block. Least squares then needs one pass: the training Gram matrix of fold
 /// $k$ is the sum of the other folds' Gram matrices, $G_{-k} = \sum_{f \ne k} G_f$ (and
 /// likewise $Z^\top y$). The propensity of each fold starts from its intercept-only fit, where
-/// every weight $p_i (1 - p_i)$ is the same number $q_f (1 - q_f)$ ($q_f$ the treated share of
-/// the training units), so its exact Hessian is that number times the least squares' training
-/// Gram matrix: the first step is Newton's at no cost. Then every fold iterates together, one
-/// pass over the design per iteration for all of them ([`quasi_newton_all_folds`]: the
-/// Hessians refreshed once at the folds' mean after the first step, then BFGS updates); a fold
-/// these iterations do not settle falls back to [`LogisticRegression::fixed_hessian`] with
+/// every fitted probability is the treated share $q_f$ of its training units: the exact
+/// Hessian is $q_f (1 - q_f)$ times the least squares' training Gram matrix, and the gradient
+/// $\sum_i (t_i - q_f) z_i$ is a difference of row sums, column 0 of the per-arm Gram matrices.
+/// So Newton's first step costs no pass over the data. Then every fold iterates together, one
+/// pass over the design per iteration for all of them ([`quasi_newton_all_folds`]: Hessians at
+/// the folds' mean, then BFGS updates); a fold these iterations do not settle falls back,
+/// from its intercept-only start, to [`LogisticRegression::fixed_hessian`] with
 /// line search, then Newton. The fits are the same as [`nuisance`]'s with [`LinearOutcome`]
 /// and [`LogisticPropensity`] (scaling does not change an unpenalised fit): tests check it,
 /// on the NSW sample and on a sample of 6,000 units to $10^{-9}$ in every propensity.
@@ -333,11 +344,13 @@ pub(crate) fn linear_logistic_cross_fit(
         })
         .collect();
     let mut mu = [DVector::zeros(n), DVector::zeros(n)];
-    // Per fold: the training Gram matrix of both arms and the training units of each arm.
-    let mut training: Vec<(DMatrix<f64>, [usize; 2])> = Vec::with_capacity(k);
+    // Per fold: the training Gram matrix of both arms, the training units of each arm and
+    // the sums of their rows (column 0 of a Gram matrix, the intercept column being ones).
+    let mut training: Vec<Training> = Vec::with_capacity(k);
     for (f, b) in bounds.iter().enumerate() {
         let mut both = DMatrix::zeros(p + 1, p + 1);
         let mut units = [0; 2];
+        let mut sums = [DVector::zeros(p + 1), DVector::zeros(p + 1)];
         for (a, mu_a) in mu.iter_mut().enumerate() {
             let mut g = DMatrix::zeros(p + 1, p + 1);
             let mut c = DVector::zeros(p + 1);
@@ -351,12 +364,17 @@ pub(crate) fn linear_logistic_cross_fit(
             }
             both += &g;
             units[a] = m;
+            sums[a] = g.column(0).into_owned();
             let chol = Scaled::factor(g, m).map_err(|e| in_fold(e, f))?;
             let beta = chol.solve(&(c / m as f64));
             let rows = z.rows(b[0], b[2] - b[0]);
             mu_a.rows_mut(b[0], b[2] - b[0]).copy_from(&(rows * beta));
         }
-        training.push((both, units));
+        training.push(Training {
+            gram: both,
+            units,
+            sums,
+        });
     }
 
     // Propensities: known, or fitted per fold from its intercept-only start.
@@ -365,31 +383,31 @@ pub(crate) fn linear_logistic_cross_fit(
         None => {
             let model = LogisticRegression::default().named("propensity model");
             // Each fold starts from its intercept-only fit, logit of its training units'
-            // treated share q_f: every linear predictor is then the same, every weight
-            // q_f (1 - q_f), and the training Hessian is that weight times the Gram matrix
-            // the least squares already summed. The first iteration is Newton's, free.
-            let starts: Vec<DVector<f64>> = training
-                .iter()
-                .map(|(_, [m0, m1])| {
-                    let q = *m1 as f64 / (m0 + m1) as f64;
-                    let mut start = DVector::zeros(p + 1);
-                    start[0] = (q / (1.0 - q)).ln();
-                    start
-                })
-                .collect();
-            let hessians = training
-                .iter()
-                .enumerate()
-                .map(|(f, (gram, [m0, m1]))| {
-                    let q = *m1 as f64 / (m0 + m1) as f64;
-                    Scaled::factor(gram * (q * (1.0 - q)), m0 + m1).map_err(|e| in_fold(e, f))
-                })
-                .collect::<Result<Vec<_>>>()?;
+            // treated share q_f. There every fitted probability is q_f: the training
+            // Hessian is q_f (1 - q_f) times the Gram matrix the least squares summed, and
+            // the gradient, sum over training units of (t_i - q_f) z_i, is the treated
+            // units' row sum minus q_f times all units' row sum. Newton's first step costs
+            // no pass over the design.
+            let mut starts = Vec::with_capacity(k);
+            let mut hessians = Vec::with_capacity(k);
+            let mut first = Vec::with_capacity(k);
+            for (f, tr) in training.iter().enumerate() {
+                let m = tr.units[0] + tr.units[1];
+                let q = tr.units[1] as f64 / m as f64;
+                let mut start = DVector::zeros(p + 1);
+                start[0] = (q / (1.0 - q)).ln();
+                let hessian =
+                    Scaled::factor(&tr.gram * (q * (1.0 - q)), m).map_err(|e| in_fold(e, f))?;
+                let gradient = (&tr.sums[1] - (&tr.sums[0] + &tr.sums[1]) * q) / m as f64;
+                first.push(&start + hessian.solve(&gradient));
+                starts.push(start);
+                hessians.push(hessian);
+            }
             // Every fold's iterations in one pass over the design per iteration; a fold
             // they do not settle goes through its own fixed-Hessian iterations with line
             // search, then Newton, from its start.
             let fold_rows: Vec<Range<usize>> = bounds.iter().map(|b| b[0]..b[2]).collect();
-            let joint = quasi_newton_all_folds(&z, &tp, &fold_rows, &starts, &hessians);
+            let joint = quasi_newton_all_folds(&z, &tp, &fold_rows, &first);
             let per_fold: Vec<Result<DVector<f64>>> = bounds
                 .par_iter()
                 .zip(joint)

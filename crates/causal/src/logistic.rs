@@ -401,36 +401,34 @@ const FOLD_BLOCK: usize = 1024;
 /// Quasi-Newton iterations of the logistic fits of every cross-fitting fold at once.
 ///
 /// `z` holds the units grouped by fold (`folds[f]` is fold `f`'s row range); fold `f`'s
-/// model is trained on every other fold, from `starts[f]`, where `hessians[f]` is its exact
-/// normalised Hessian (a Cholesky factor of $Z_{-f}^\top W Z_{-f} / n_{-f}$). Each iteration
-/// makes **one** pass over the design: a block of rows, in cache, gives every other fold's
-/// model its linear predictor and gradient terms, where per-fold iterations read the design
-/// twice per fold (product, then gradient). No likelihood is computed: its `log1p` per unit
-/// and model cost more than the rest of the pass. Steps are full steps
-/// $\beta \leftarrow \beta + H^{-1} g / n_{-f}$:
+/// model is trained on every other fold, from `starts[f]`, the coefficients after one Newton
+/// step (which the caller takes from sufficient statistics). Each iteration makes **one**
+/// pass over the design: a block of rows, in cache, gives every other fold's model its
+/// linear predictor and gradient terms, where per-fold iterations read the design twice per
+/// fold (product, then gradient). No likelihood is computed: its `log1p` per unit and model
+/// cost more than the rest of the pass. Steps are full steps
+/// $\beta \leftarrow \beta + H^{-1} g / n_{-f}$, with
 ///
-/// 1. the first with the exact Hessians at the starts (Newton's step);
-/// 2. then the Hessians are recomputed once at the mean of the folds' coefficients
-///    ([`training_hessians`], one weighted Gram matrix for all folds), close to every fold's
-///    own after one Newton step;
-/// 3. from the third iteration on, each fold's Hessian takes the BFGS update of its last step
-///    and gradient change ([`bfgs_update`]), which turns the linear convergence of a fixed
-///    Hessian into superlinear convergence (measured at $n = 10^4$: steps of 0.4, 2.5e-2,
-///    2.1e-4, 2.0e-6, 2.7e-9, five passes where the fixed Hessian took seven).
+/// 1. first, the training Hessians at the mean of the starts ([`training_hessians`], one
+///    weighted Gram matrix for all folds), close to every fold's own after a Newton step;
+/// 2. then each fold's Hessian with the BFGS update of its last step and gradient change
+///    ([`bfgs_update`]), which turns the linear convergence of a fixed Hessian into
+///    superlinear convergence (measured at $n = 10^4$: steps of 2.5e-2, 2.1e-4, 2.0e-6,
+///    2.7e-9 after Newton's 0.4, where a fixed Hessian took two passes more).
 ///
 /// A fold stops after a step below $10^{-8}$ (coefficients of unit-RMS columns), after which
 /// the remaining error is of the order of $10^{-10}$ (the steps shrink by 100 or more), or at
 /// a step below $10^{-10}$, not taken. A step no smaller than the one before (not contracting)
 /// or a linear predictor beyond the separation threshold hands the fold back (`None`) to the
 /// per-fold iterations with their line search, as does a fold still moving after 25
-/// iterations. Each block serves the models with two matrix products ($E = Z_b B$, then
-/// $R^\top Z_b$) rather than matrix-vector ones.
+/// iterations (and every fold, if a training Hessian is singular). Each block serves the
+/// models with two matrix products ($E = Z_b B$, then $R^\top Z_b$) rather than
+/// matrix-vector ones.
 pub(crate) fn quasi_newton_all_folds(
     z: &DMatrix<f64>,
     t: &DVector<f64>,
     folds: &[Range<usize>],
     starts: &[DVector<f64>],
-    hessians: &[Cholesky<f64, Dyn>],
 ) -> Vec<Option<DVector<f64>>> {
     let (n, p) = z.shape();
     let k = folds.len();
@@ -448,22 +446,18 @@ pub(crate) fn quasi_newton_all_folds(
     // gradient it was taken from.
     let mut quasi: Vec<Option<QuasiHessian>> = vec![None; k];
     let mut last: Vec<Option<(DVector<f64>, DVector<f64>)>> = vec![None; k];
-    for iteration in 0..25 {
-        if iteration == 1 {
-            // After Newton's first step every fold is near its solution: the training
-            // Hessians at the folds' mean coefficients are much closer to each fold's own
-            // than those at the start (one weighted Gram matrix of the design).
-            let mean = beta.iter().fold(DVector::zeros(p), |acc, b| acc + b) / k as f64;
-            if let Ok(fresh) = training_hessians(z, folds, &mean)
-                .into_iter()
-                .collect::<Result<Vec<_>>>()
-            {
-                for (q, h) in quasi.iter_mut().zip(fresh) {
-                    let l = h.l();
-                    *q = Some((&l * l.transpose(), h));
-                }
-            }
-        }
+    // Every fold is near its solution after Newton's first step (taken by the caller): the
+    // training Hessians at the folds' mean coefficients are close to each fold's own (one
+    // weighted Gram matrix for all folds). If one of them is singular, nothing is fitted
+    // here: the per-fold iterations take over.
+    let mean = beta.iter().fold(DVector::zeros(p), |acc, b| acc + b) / k as f64;
+    let Ok(hessians) = training_hessians(z, folds, &mean)
+        .into_iter()
+        .collect::<Result<Vec<_>>>()
+    else {
+        return vec![None; k];
+    };
+    for _ in 0..25 {
         // Per block, all models at once: E = Z_b B (one product for the k coefficient
         // vectors), residuals t - sigma(E) in the columns of the models trained on the block,
         // then G = R^T Z_b: two matrix products per block, the block read from cache.
@@ -509,9 +503,7 @@ pub(crate) fn quasi_newton_all_folds(
                 continue;
             }
             let grad = gradients.row(m).transpose() / train[m];
-            if iteration >= 2
-                && let Some((s, before)) = &last[m]
-            {
+            if let Some((s, before)) = &last[m] {
                 bfgs_update(&mut quasi[m], &hessians[m], s, &(before - &grad));
             }
             let step = match &quasi[m] {
