@@ -414,7 +414,8 @@ const FOLD_BLOCK: usize = 1024;
 /// 2. then each fold's Hessian with the BFGS update of its last step and gradient change
 ///    ([`bfgs_update`]), which turns the linear convergence of a fixed Hessian into
 ///    superlinear convergence (measured at $n = 10^4$: steps of 2.5e-2, 2.1e-4, 2.0e-6,
-///    2.7e-9 after Newton's 0.4, where a fixed Hessian took two passes more).
+///    2.7e-9 after Newton's 0.4; the fixed Hessian's are 2.5e-2, 2.0e-4, 4.8e-6, 1.0e-7,
+///    2.1e-9, a pass more).
 ///
 /// A fold stops after a step below $10^{-8}$ (coefficients of unit-RMS columns), after which
 /// the remaining error is of the order of $10^{-10}$ (the steps shrink by 100 or more), or at
