@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod error;
 pub mod estimate;
+pub mod fastmath;
 pub mod model;
 pub mod observe;
 pub mod rng;

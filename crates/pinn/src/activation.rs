@@ -74,41 +74,12 @@ pub fn tanh(x: f64) -> f64 {
     (num / den).copysign(x)
 }
 
-/// $e^{-y}$ for $y \ge 0$ (clamped at $y = 80$, where $\tanh$ is 1 to double precision).
+/// $e^{-y}$ for $y \ge 0$ (clamped at $y = 80$, where $\tanh$ is 1 to double precision),
+/// by the workspace's branch-free [`uqforge_core::fastmath::exp`], so the loops around it
+/// vectorise.
 #[inline(always)]
 fn exp_neg(y: f64) -> f64 {
-    const LOG2E: f64 = std::f64::consts::LOG2_E;
-    // ln 2 split so that k * LN2_HI is exact for |k| < 2^11 (Cody and Waite 1980).
-    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-    // Adding 1.5 * 2^52 rounds to an integer and leaves it in the low mantissa bits.
-    const ROUND: f64 = 6_755_399_441_055_744.0;
-    let v = -y.min(80.0);
-    let shifted = v * LOG2E + ROUND;
-    let k = shifted - ROUND;
-    let r = (v - k * LN2_HI) - k * LN2_LO;
-    // exp(r), |r| <= ln2 / 2, by Horner on the Taylor series to r^13 (error below 2e-16).
-    let mut p = 1.0 / 6_227_020_800.0;
-    for c in [
-        1.0 / 479_001_600.0,
-        1.0 / 39_916_800.0,
-        1.0 / 3_628_800.0,
-        1.0 / 362_880.0,
-        1.0 / 40_320.0,
-        1.0 / 5_040.0,
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-        1.0,
-        1.0,
-    ] {
-        p = p * r + c;
-    }
-    let k_int = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i64;
-    let two_k = f64::from_bits(((k_int + 1023) as u64) << 52);
-    p * two_k
+    uqforge_core::fastmath::exp(-y.min(80.0))
 }
 
 /// The widths and parts of one hidden layer's jets (see [`crate::jets::JetTape`]'s layout).
