@@ -419,7 +419,8 @@ const FOLD_BLOCK: usize = 1024;
 ///    2.1e-9, a pass more).
 ///
 /// A fold stops after a step below $10^{-8}$ (coefficients of unit-RMS columns), after which
-/// the remaining error is of the order of $10^{-10}$ (the steps shrink by 100 or more), or at
+/// the remaining error is of the order of $10^{-10}$ (measured: the last steps shrink 80- to
+/// 1100-fold each, and the fits equal per-fold Newton's to $3 \times 10^{-11}$), or at
 /// a step below $10^{-10}$, not taken. A step no smaller than the one before (not contracting)
 /// or a linear predictor beyond the separation threshold hands the fold back (`None`) to the
 /// per-fold iterations with their line search, as does a fold still moving after 25
