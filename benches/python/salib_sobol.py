@@ -18,20 +18,10 @@ from importlib.metadata import version
 from SALib.analyze import sobol
 from SALib.sample import sobol as sobol_sample
 
+from ishigami import PI, S_EXACT, T_EXACT, ishigami
+
 warnings.filterwarnings("ignore")
-PI = math.pi
 PROBLEM = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-PI, PI]] * 3}
-A, B = 7.0, 0.1
-V1 = 0.5 * (1 + B * PI**4 / 5) ** 2
-V2 = A * A / 8
-V13 = 8 * B * B * PI**8 / 225
-V = V1 + V2 + V13
-S_EXACT = np.array([V1 / V, V2 / V, 0.0])
-T_EXACT = np.array([(V1 + V13) / V, V2 / V, V13 / V])
-
-
-def ishigami(x):
-    return np.sin(x[:, 0]) + A * np.sin(x[:, 1]) ** 2 + B * x[:, 2] ** 4 * np.sin(x[:, 0])
 
 
 def run(n, seed):
